@@ -1,0 +1,213 @@
+"""The ``steadystyle`` command: a thin layer over the Python API.
+
+Known user errors (:class:`SteadyStyleError`) print one line and exit with status 2; so do
+argument errors (argparse). Ctrl-C exits with 130 and leaves no partial output behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import SteadyStyleError
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must not be negative")
+    return value
+
+
+def _odd_kernel(text: str) -> int:
+    value = _positive_int(text)
+    if value % 2 == 0:
+        raise argparse.ArgumentTypeError(f"kernel size {value} must be odd")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number ≥ 0")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, status 2
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .stabilize.framediff import FrameDiffParams
+
+    d = FrameDiffParams()
+    p = _Parser(prog="steadystyle", description="Flicker-free neural style transfer for video and video calls.")
+    p.add_argument("--version", action="version", version=f"steadystyle {_version()}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    s = sub.add_parser("stylize", help="stylize a video file or image sequence")
+    s.add_argument("input", help="video file (mp4, mkv, avi, .264, gif …), image folder or pattern like frames/%%05d.png")
+    s.add_argument("-o", "--output", required=True, help="output .mp4/.mkv, or PNG pattern like out/%%05d.png")
+    s.add_argument("--style", default=None, help="shipped style name (see 'steadystyle styles') or model file path")
+    s.add_argument("--method", choices=("per-frame", "frame-diff"), default="frame-diff")
+    s.add_argument("--threshold", type=_non_negative_float, default=d.threshold,
+                   help=f"frame-difference threshold T in grey levels (default {d.threshold:g})")
+    s.add_argument("--dilate-kernel", type=_odd_kernel, default=d.dilate_kernel)
+    s.add_argument("--dilate-iterations", type=_non_negative_int, default=d.dilate_iterations)
+    s.add_argument("--erode-kernel", type=_odd_kernel, default=d.erode_kernel)
+    s.add_argument("--erode-iterations", type=_non_negative_int, default=d.erode_iterations)
+    s.add_argument("--max-side", type=_positive_int, default=None,
+                   help="run the network with the longer side at most N pixels (sets stroke scale, saves memory)")
+    s.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    s.add_argument("--side-by-side", action="store_true", help="write input | result side by side")
+    s.add_argument("--stats", default=None, metavar="STATS.json", help="write per-frame foreground fraction and stage timings")
+    s.add_argument("--crf", type=_non_negative_int, default=18, help="H.264 quality (lower is better, default 18)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    st = sub.add_parser("styles", help="list the shipped styles")
+    st.add_argument("--json", action="store_true", help="print a JSON list")
+
+    dm = sub.add_parser("demo", help="stylize the built-in synthetic video call: input | per-frame | frame-diff")
+    dm.add_argument("-o", "--output", default="steadystyle-demo.mp4")
+    dm.add_argument("--style", default=None)
+    dm.add_argument("--seconds", type=_non_negative_float, default=4.0)
+    dm.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    dm.add_argument("--quiet", action="store_true")
+
+    _add_train_parser(sub)
+    return p
+
+
+def _add_train_parser(sub) -> None:
+    t = sub.add_parser("train", help="train a style network from a painting")
+    t.add_argument("--style-image", required=True, type=Path)
+    t.add_argument("--content", required=True, nargs="+", type=Path, help="folders of content photos")
+    t.add_argument("-o", "--output", required=True, type=Path, help="MODEL.safetensors")
+    t.add_argument("--name", default=None)
+    t.add_argument("--variant", choices=("full", "light"), default="light")
+    t.add_argument("--image-size", type=_positive_int, default=128)
+    t.add_argument("--style-size", type=_positive_int, default=256)
+    t.add_argument("--batch-size", type=_positive_int, default=4)
+    t.add_argument("--iterations", type=_positive_int, default=2000)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--content-weight", type=_non_negative_float, default=None)
+    t.add_argument("--style-weight", type=_non_negative_float, default=None)
+    t.add_argument("--tv-weight", type=_non_negative_float, default=None)
+    t.add_argument("--loss-network", choices=("vgg19", "vgg16"), default="vgg19")
+    t.add_argument("--vgg-weights", default=None, help="loss-network weights file (vgg16: torchvision .pth, or 'download')")
+    t.add_argument("--temporal", choices=("none", "c-fdb", "p-fdb"), default="none", help="frame-difference temporal loss")
+    t.add_argument("--temporal-pixel-weight", type=_non_negative_float, default=None)
+    t.add_argument("--temporal-feature-weight", type=_non_negative_float, default=None)
+    t.add_argument("--video-frames", nargs="*", type=Path, default=[], help="folders of consecutive video frames")
+    t.add_argument("--init", type=Path, default=None, help="start from a trained model (temporal fine-tuning)")
+    t.add_argument("--checkpoint-every", type=_positive_int, default=100)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="auto")
+    t.add_argument("--threads", type=_positive_int, default=None)
+    t.add_argument("--amp", action="store_true", help="bfloat16 autocast on the CPU (always on for CUDA)")
+    t.add_argument("--resume", action="store_true", help="continue from MODEL.ckpt.pt if it exists")
+    t.add_argument("--quiet", action="store_true")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("steadystyle")
+    except PackageNotFoundError:
+        return "dev"
+
+
+def cmd_stylize(args) -> int:
+    from .pipeline import stylize_video
+    from .stabilize.framediff import FrameDiffParams
+    from .styles import default_style
+
+    params = FrameDiffParams(args.threshold, args.dilate_kernel, args.dilate_iterations, args.erode_kernel, args.erode_iterations)
+    stats = stylize_video(args.input, args.output, args.style or default_style(), args.method, params,
+                          max_side=args.max_side, device=args.device, side_by_side_output=args.side_by_side,
+                          stats_path=args.stats, progress=not args.quiet, crf=args.crf)
+    fg = sum(stats.foreground_fraction) / max(1, len(stats.foreground_fraction))
+    print(f"wrote {args.output}: {stats.frames} frames, {stats.width}×{stats.height}, style {stats.style}, {args.method}, "
+          f"{stats.frames / max(stats.wall_seconds, 1e-9):.1f} fps, mean foreground {fg:.1%}, "
+          f"network ran on {stats.stylized_frames} frames")
+    return 0
+
+
+def cmd_styles(args) -> int:
+    from .styles import list_styles
+
+    styles = list_styles()
+    if args.json:
+        print(json.dumps(styles, indent=1))
+        return 0
+    if not styles:
+        print("no shipped styles installed")
+        return 0
+    print(f"{'name':<22}{'variant':<9}painting")
+    for s in styles:
+        print(f"{s['name']:<22}{s['variant']:<9}{s['painting']}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    run_demo(args.output, style=args.style, seconds=args.seconds, device=args.device, progress=not args.quiet)
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .train.trainer import TrainConfig, train
+
+    config = TrainConfig(style_image=args.style_image, content=args.content, output=args.output, name=args.name,
+                         variant=args.variant, image_size=args.image_size, style_size=args.style_size,
+                         batch_size=args.batch_size, iterations=args.iterations, lr=args.lr,
+                         loss_network=args.loss_network, vgg_weights=args.vgg_weights, temporal=args.temporal,
+                         temporal_pixel_weight=args.temporal_pixel_weight, video_frames=args.video_frames,
+                         init=args.init, checkpoint_every=args.checkpoint_every, seed=args.seed, device=args.device,
+                         threads=args.threads, amp=args.amp, resume=args.resume, progress=not args.quiet)
+    for key in ("content_weight", "style_weight", "tv_weight", "temporal_feature_weight"):
+        if getattr(args, key) is not None:
+            setattr(config, key, getattr(args, key))
+    path = train(config)
+    print(f"wrote {path}")
+    return 0
+
+
+COMMANDS = {"stylize": cmd_stylize, "styles": cmd_styles, "demo": cmd_demo, "train": cmd_train}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except SteadyStyleError as exc:
+        print(f"steadystyle: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("steadystyle: interrupted; no output was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Training style networks: loss networks, losses, data and the training loop."""

@@ -1,0 +1,163 @@
+"""Reading and writing style-network weights.
+
+Our own files are safetensors with a JSON metadata entry (key ``steadystyle``) holding the
+architecture and provenance. Foreign pytorch/examples ``fast_neural_style`` checkpoints
+(``.pth`` / ``.model``) are read with ``torch.load(..., weights_only=True)``; their obsolete
+``in*.running_mean/var`` keys are dropped and the architecture is inferred from the shapes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .errors import SteadyStyleError
+from .network import VARIANTS, NetworkConfig, TransformerNet
+
+#: Version of our file layout; bumped when the metadata schema changes incompatibly.
+FORMAT_VERSION = 1
+METADATA_KEY = "steadystyle"
+_OBSOLETE_KEY = re.compile(r"(^|\.)in\d+\.(running_mean|running_var|num_batches_tracked)$")
+
+
+@dataclass
+class StyleModel:
+    """A loaded style network with its metadata.
+
+    metadata holds at least ``name``, ``painting`` (file name of the style image), ``variant``
+    (``full``/``light``/``custom``) and ``architecture`` (see :class:`NetworkConfig`).
+    """
+
+    network: TransformerNet
+    metadata: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata.get("name", self.path.stem if self.path else "unnamed"))
+
+
+def variant_of(config: NetworkConfig) -> str:
+    """``full``/``light`` when the config is a named variant, else ``custom``."""
+    for name, cfg in VARIANTS.items():
+        if cfg == config:
+            return name
+    return "custom"
+
+
+def save_model(network: TransformerNet, path: str | os.PathLike, metadata: dict[str, Any],
+               dtype: torch.dtype = torch.float16) -> Path:
+    """Write ``network`` as safetensors (fp16 by default) with JSON metadata, atomically."""
+    path = Path(path)
+    meta = dict(metadata)
+    meta.setdefault("variant", variant_of(network.config))
+    meta["architecture"] = network.config.to_dict()
+    meta["format_version"] = FORMAT_VERSION
+    tensors = {k: v.detach().to("cpu", dtype).contiguous() for k, v in network.state_dict().items()}
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata={METADATA_KEY: json.dumps(meta, sort_keys=True)})
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """Metadata of one of our safetensors files without loading the tensors."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            raw = (f.metadata() or {}).get(METADATA_KEY)
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise SteadyStyleError(f"{path}: not a readable safetensors file ({_short(exc)})") from None
+    if raw is None:
+        raise SteadyStyleError(f"{path}: safetensors file has no steadystyle metadata")
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        raise SteadyStyleError(f"{path}: steadystyle metadata is not valid JSON") from None
+
+
+def load_model(path: str | os.PathLike) -> StyleModel:
+    """Load a style network from our ``.safetensors`` or a pytorch/examples ``.pth``/``.model``.
+
+    Raises SteadyStyleError (one line, naming the file) for a missing or corrupt file, a pickle
+    holding more than plain weights, or weights that do not fit the architecture.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SteadyStyleError(f"{path}: no such model file")
+    if path.suffix == ".safetensors":
+        meta = read_metadata(path)
+        if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+            raise SteadyStyleError(f"{path}: made by a newer steadystyle (format {meta['format_version']})")
+        try:
+            config = NetworkConfig.from_dict(meta["architecture"])
+        except (KeyError, TypeError, ValueError):
+            raise SteadyStyleError(f"{path}: metadata has no valid architecture") from None
+        try:
+            state = load_file(str(path))
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise SteadyStyleError(f"{path}: not a readable safetensors file ({_short(exc)})") from None
+    else:
+        state = _load_foreign(path)
+        config = infer_config(state, path)
+        meta = {"name": path.stem, "painting": "unknown", "variant": variant_of(config),
+                "source": "pytorch/examples fast_neural_style checkpoint"}
+    network = TransformerNet(config)
+    state = {k: v.float() for k, v in state.items()}
+    try:
+        network.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "mismatch"
+        raise SteadyStyleError(f"{path}: weights do not fit the style network ({first.strip()})") from None
+    network.eval()
+    meta.setdefault("name", path.stem)
+    meta.setdefault("variant", variant_of(config))
+    return StyleModel(network, meta, path)
+
+
+def _load_foreign(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
+        text = str(exc)
+        if "weights_only" in text or "Unsupported global" in text:
+            raise SteadyStyleError(f"{path}: refusing to load: the file holds more than plain weights") from None
+        raise SteadyStyleError(f"{path}: not a readable PyTorch weights file ({_short(exc)})") from None
+    if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise SteadyStyleError(f"{path}: not a state dict of tensors")
+    return {k.removeprefix("module."): v for k, v in obj.items() if not _OBSOLETE_KEY.search(k)}
+
+
+def infer_config(state: dict[str, torch.Tensor], path: Path | str = "weights") -> NetworkConfig:
+    """Architecture from a pytorch/examples-style state dict's shapes."""
+    try:
+        c1, _, k, _ = state["conv1.conv2d.weight"].shape
+        c2 = state["conv2.conv2d.weight"].shape[0]
+        c3 = state["conv3.conv2d.weight"].shape[0]
+    except (KeyError, ValueError):
+        raise SteadyStyleError(f"{path}: not fast_neural_style transformer weights (no conv1/conv2/conv3)") from None
+    blocks = len({m.group(1) for key in state if (m := re.match(r"res(\d+)\.", key))})
+    return NetworkConfig((int(c1), int(c2), int(c3)), blocks, int(k))
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:160] if text else type(exc).__name__
