@@ -1,0 +1,621 @@
+"""Tests for steadystyle.video: every clip is generated here with PyAV (tiny, a few frames)."""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from steadystyle.errors import SteadyStyleError
+from steadystyle.video import (
+    VideoReader,
+    VideoWriter,
+    check_output_path,
+    is_image_sequence,
+)
+
+W, H = 64, 48
+
+
+# ----------------------------------------------------------------------------------------------
+# helpers
+
+
+def pattern_image(index: int, width: int = W, height: int = H) -> np.ndarray:
+    """A smooth RGB test picture that changes with ``index`` (H×W×3 uint8)."""
+    y, x = np.mgrid[0:height, 0:width]
+    image = np.stack(
+        [
+            (x * 255 // max(width - 1, 1)),
+            (y * 255 // max(height - 1, 1)),
+            np.full_like(x, (index * 37) % 256),
+        ],
+        axis=-1,
+    )
+    return image.astype(np.uint8)
+
+
+def make_clip(
+    path: Path,
+    frames: int = 10,
+    fps: int = 25,
+    size: tuple[int, int] = (W, H),
+    times: list[float] | None = None,
+    audio: str | None = None,
+    audio_seconds: float | None = None,
+    codec: str = "libx264",
+    rotation: float | None = None,
+) -> Path:
+    """Write a small clip with PyAV directly (independent of VideoWriter).
+
+    ``times``: per-frame presentation times in seconds (VFR); default ``i / fps``.
+    ``audio``: an audio codec name (e.g. "aac", "flac", "pcm_s16le") for a 440 Hz sine tone
+    lasting ``audio_seconds`` (default: the video's length).
+    """
+    width, height = size
+    times = times if times is not None else [i / fps for i in range(frames)]
+    time_base = Fraction(1, 1000 * fps)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=fps)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuv444p" if width % 2 or height % 2 else "yuv420p"
+        stream.time_base = time_base
+        stream.codec_context.time_base = time_base
+        if codec == "libx264":
+            # B-frames on (reordering), one thread (deterministic test input)
+            stream.options = {"crf": "10", "preset": "veryfast", "bf": "2", "threads": "1"}
+        if rotation is not None:
+            stream.set_display_rotation(rotation)
+        audio_stream = None
+        if audio:
+            audio_stream = container.add_stream(audio, rate=48000, layout="mono")
+        for i, t in enumerate(times):
+            frame = av.VideoFrame.from_ndarray(pattern_image(i, width, height), format="rgb24")
+            frame.pts = round(t / time_base)
+            frame.time_base = time_base
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+        if audio_stream is not None:
+            seconds = audio_seconds if audio_seconds is not None else len(times) / fps
+            samples = int(seconds * 48000)
+            tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(samples) / 48000)).astype(np.float32)
+            block = 1024
+            for start in range(0, samples, block):
+                chunk = tone[start : start + block]
+                aframe = av.AudioFrame.from_ndarray(chunk[None, :], format="flt", layout="mono")
+                aframe.sample_rate = 48000
+                aframe.pts = start
+                aframe.time_base = Fraction(1, 48000)
+                container.mux(audio_stream.encode(aframe))
+            container.mux(audio_stream.encode(None))
+    return path
+
+
+def read_all(path: Path) -> tuple[list[np.ndarray], list[float]]:
+    with VideoReader(path) as reader:
+        frames = list(reader)
+    return [f.image for f in frames], [f.time for f in frames]
+
+
+def audio_summary(path: Path) -> tuple[str, float, float]:
+    """(codec name, start s, duration s from decoded samples) of the first audio stream."""
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        start, samples, rate = None, 0, stream.codec_context.sample_rate
+        for frame in container.decode(stream):
+            if start is None and frame.pts is not None:
+                start = float(frame.pts * frame.time_base)
+            samples += frame.samples
+        return stream.codec_context.name, start or 0.0, samples / rate
+
+
+def copy_frames(src: Path, dst: Path, **kwargs) -> None:
+    with VideoReader(src) as reader:
+        with VideoWriter(
+            dst, reader.info.width, reader.info.height, reader.info.fps, **kwargs
+        ) as writer:
+            for frame in reader:
+                writer.write(frame.image, frame.time)
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if ".tmp-" in p.name)
+
+
+# ----------------------------------------------------------------------------------------------
+# reading
+
+
+def test_reader_info_and_frames(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "in.mp4", frames=12, fps=25)
+    with VideoReader(clip) as reader:
+        info = reader.info
+        frames = list(reader)
+    assert (info.width, info.height, info.fps) == (W, H, Fraction(25))
+    assert info.frame_count == 12 and not info.has_audio and info.rotation == 0
+    assert len(frames) == 12
+    assert [f.index for f in frames] == list(range(12))
+    for f in frames:
+        assert f.image.shape == (H, W, 3) and f.image.dtype == np.uint8
+        assert f.image.flags.c_contiguous and f.image.flags.writeable
+    assert np.allclose([f.time for f in frames], [i / 25 for i in range(12)], atol=1e-3)
+    # RGB order: red grows with x, green with y.
+    image = frames[0].image.astype(int)
+    assert image[:, -4:, 0].mean() > image[:, :4, 0].mean() + 150
+    assert image[-4:, :, 1].mean() > image[:4, :, 1].mean() + 150
+
+
+def test_reader_can_iterate_twice(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "in.mkv", frames=5)
+    with VideoReader(clip) as reader:
+        first = [f.time for f in reader]
+        second = [f.time for f in reader]
+    assert len(first) == 5 and first == second
+
+
+def test_reorders_decode_order_timestamps(tmp_path: Path) -> None:
+    """AVI stores decode-order timestamps; with B-frames they reach the frames out of order."""
+    clip = make_clip(tmp_path / "in.avi", frames=15, fps=25)
+    with av.open(str(clip)) as container:
+        raw = [f.pts for f in container.decode(video=0)]
+    assert raw != sorted(raw), "test premise: PyAV hands out unsorted timestamps for this AVI"
+    _, times = read_all(clip)
+    assert len(times) == 15 and np.all(np.diff(times) > 0)
+    # (the AVI demuxer invents the last frame's timestamp: leave that one out)
+    assert np.allclose(np.diff(times[:-1]), 1 / 25, atol=1e-3)
+
+
+def test_raw_h264_uses_index_over_fps(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "in.264", frames=6, fps=25)
+    with VideoReader(clip) as reader:
+        assert reader.info.fps == 25
+        times = [f.time for f in reader]
+    assert np.allclose(times, [i / 25 for i in range(6)])
+    with VideoReader(clip, fps=10) as reader:
+        assert reader.info.fps == 10
+        assert np.allclose([f.time for f in reader], [i / 10 for i in range(6)])
+
+
+def test_gif_input(tmp_path: Path) -> None:
+    path = tmp_path / "anim.gif"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("gif", rate=10)
+        stream.width, stream.height, stream.pix_fmt = W, H, "rgb8"
+        for i in range(4):
+            image = np.zeros((H, W, 3), np.uint8)
+            image[:, : W // 2] = (255, 0, 0)
+            image[:, W // 2 :] = (0, 0, 255) if i % 2 else (0, 255, 0)
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="rgb8")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    images, times = read_all(path)
+    assert len(images) == 4 and images[0].shape == (H, W, 3)
+    assert np.all(np.diff(times) > 0)
+    left, right = images[1][:, : W // 2].mean(axis=(0, 1)), images[1][:, W // 2 :].mean(axis=(0, 1))
+    assert np.allclose(left, (255, 0, 0), atol=20) and np.allclose(right, (0, 0, 255), atol=20)
+
+
+@pytest.mark.parametrize("rotation", [-90, 90, 180])
+def test_rotation_metadata_applied(tmp_path: Path, rotation: int) -> None:
+    """Phone clips: the display matrix says how to turn the picture upright.
+
+    -90 is what phones write for portrait video (tkhd matrix [0 1; -1 0]; ffprobe "rotation of
+    -90.00 degrees"): ffmpeg turns such pictures 90° clockwise, i.e. -90° counter-clockwise.
+    """
+    clip = make_clip(tmp_path / "phone.mp4", frames=3, rotation=rotation)
+    stored = pattern_image(0)
+    with VideoReader(clip) as reader:
+        info = reader.info
+        image = next(iter(reader)).image.astype(int)
+    expected = np.rot90(stored, k=rotation // 90).astype(int)  # counter-clockwise by `rotation`
+    assert info.rotation == rotation % 360
+    assert (info.width, info.height) == (expected.shape[1], expected.shape[0])
+    assert image.shape == expected.shape
+    assert np.abs(image - expected).mean() < 4
+
+
+def test_image_folder_and_pattern_input(tmp_path: Path) -> None:
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    images = [pattern_image(i) for i in range(11)]
+    for i, image in enumerate(images):  # names 1..11 unpadded: natural order matters
+        cv2.imwrite(str(folder / f"f{i + 1}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    (folder / "notes.txt").write_text("not a frame")
+    assert is_image_sequence(folder) and is_image_sequence(str(folder / "f%d.png"))
+    assert not is_image_sequence(tmp_path / "clip.mp4")
+
+    with VideoReader(folder, fps=5) as reader:
+        assert reader.info == reader.info.__class__(W, H, Fraction(5), 11, False, 0)
+        frames = list(reader)
+    assert all(np.array_equal(f.image, im) for f, im in zip(frames, images))
+    assert [f.time for f in frames] == [i / 5 for i in range(11)]
+
+    with VideoReader(folder / "f%d.png") as reader:
+        assert reader.info.fps == 25
+        got = [f.image for f in reader]
+    assert len(got) == 11 and all(np.array_equal(a, b) for a, b in zip(got, images))
+
+
+def test_sequence_with_mismatched_size_names_file(tmp_path: Path) -> None:
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "001.png"), pattern_image(0))
+    cv2.imwrite(str(folder / "002.png"), pattern_image(1, 32, 32))
+    with VideoReader(folder) as reader, pytest.raises(SteadyStyleError, match="002.png"):
+        list(reader)
+
+
+# ----------------------------------------------------------------------------------------------
+# reading errors
+
+
+def test_error_messages_for_bad_inputs(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("hello, this is not a video\n" * 20)
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    truncated = tmp_path / "truncated.mp4"
+    whole = make_clip(tmp_path / "whole.mp4", frames=10)  # moov atom at the end
+    truncated.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    empty_folder = tmp_path / "nothing"
+    empty_folder.mkdir()
+    cases = {
+        tmp_path / "missing.mp4": "no such file",
+        text: "not a video",  # FFmpeg's tty demuxer would render it as ANSI art
+        empty: "empty",
+        truncated: "not a video",
+        empty_folder: "contains no frames",
+        tmp_path / "frames_%05d.png": "contains no frames",
+    }
+    for path, phrase in cases.items():
+        with pytest.raises(SteadyStyleError) as caught:
+            VideoReader(path)
+        message = str(caught.value)
+        assert phrase in message and path.name in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("name", "codec", "phrase"),
+    [
+        ("zero.avi", "mpeg4", "contains no frames"),
+        ("zero.mp4", "libx264", "contains no video stream"),  # MP4 drops the empty track
+    ],
+)
+def test_zero_frame_video_is_an_error(tmp_path: Path, name: str, codec: str, phrase: str) -> None:
+    path = tmp_path / name
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=25)
+        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
+        container.start_encoding()  # header and trailer, no packets
+    with pytest.raises(SteadyStyleError, match=f"{name}: {phrase}"):
+        VideoReader(path)
+
+
+def test_decoding_error_midway_names_file_and_frame(tmp_path: Path) -> None:
+    path = tmp_path / "broken.avi"  # PNG-coded AVI whose frame 5 is garbage
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("png", rate=25)
+        stream.width, stream.height, stream.pix_fmt = W, H, "rgb24"
+        for i in range(8):
+            frame = av.VideoFrame.from_ndarray(pattern_image(i), format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                if i == 5:
+                    garbage = av.Packet(bytes(range(256)) * 4)
+                    garbage.pts, garbage.dts = packet.pts, packet.dts
+                    garbage.time_base, garbage.stream = packet.time_base, stream
+                    packet = garbage
+                container.mux(packet)
+        container.mux(stream.encode(None))
+    with VideoReader(path) as reader:
+        with pytest.raises(SteadyStyleError, match=r"broken\.avi: cannot decode frame \d") as caught:
+            list(reader)
+    # frame 5 here; decoder threads on a many-core machine may report it a frame or so late
+    assert "\n" not in str(caught.value)
+
+
+def test_audio_only_file_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "tone.m4a"
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("aac", rate=48000, layout="mono")
+        silence = np.zeros((1, 1024), np.float32)
+        frame = av.AudioFrame.from_ndarray(silence, format="flt", layout="mono")
+        frame.sample_rate, frame.pts = 48000, 0
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    with pytest.raises(SteadyStyleError, match="no video stream"):
+        VideoReader(path)
+
+
+# ----------------------------------------------------------------------------------------------
+# writing
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".mov"])
+@pytest.mark.parametrize("size", [(64, 48), (65, 47), (48, 33)])
+def test_round_trip_size_count_fps(tmp_path: Path, suffix: str, size: tuple[int, int]) -> None:
+    width, height = size
+    clip = make_clip(tmp_path / "in.mp4", frames=8, fps=30, size=size)
+    out = tmp_path / f"out{suffix}"
+    copy_frames(clip, out)
+    with VideoReader(out) as reader:
+        assert (reader.info.width, reader.info.height) == size
+        assert reader.info.fps == 30
+        frames = list(reader)
+    assert len(frames) == 8
+    times = [f.time for f in frames]
+    assert np.all(np.diff(times) > 0)
+    assert np.allclose(times, [i / 30 for i in range(8)], atol=1.5e-3)
+    # content sanity only (two lossy generations of a tiny frame); colour accuracy is tested below
+    assert np.abs(frames[3].image.astype(int) - pattern_image(3, width, height)).mean() < 6
+    assert leftovers(tmp_path) == []
+
+
+def test_variable_frame_rate_times_kept(tmp_path: Path) -> None:
+    times = [0.0, 0.04, 0.1, 0.12, 0.2, 0.33, 0.34, 0.5]
+    clip = make_clip(tmp_path / "vfr.mkv", times=times, fps=25)
+    _, read_times = read_all(clip)
+    assert np.allclose(read_times, times, atol=1e-3)
+    for suffix in (".mp4", ".mkv"):
+        out = tmp_path / f"out{suffix}"
+        copy_frames(clip, out)
+        _, out_times = read_all(out)
+        assert np.allclose(out_times, times, atol=1.5e-3), suffix
+
+
+def test_writer_makes_times_strictly_increasing(tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    with VideoWriter(out, W, H, 25) as writer:
+        for i, t in enumerate([0.0, 0.04, 0.04, 0.03, 0.12]):
+            writer.write(pattern_image(i), t)
+    _, times = read_all(out)
+    assert len(times) == 5 and np.all(np.diff(times) > 0)
+    with VideoWriter(out, W, H, Fraction(30000, 1001)) as writer:
+        for i in range(4):
+            writer.write(pattern_image(i))  # no times: i / fps
+    with VideoReader(out) as reader:
+        assert reader.info.fps == Fraction(30000, 1001)
+        times = [f.time for f in reader]
+    assert np.allclose(times, [i * 1001 / 30000 for i in range(4)], atol=1e-4)
+
+
+def test_colour_patches_survive_h264(tmp_path: Path) -> None:
+    patches = [
+        (255, 0, 0), (0, 255, 0), (0, 0, 255), (128, 128, 128),
+        (255, 255, 255), (0, 0, 0), (224, 172, 105), (90, 60, 200),
+    ]  # fmt: skip
+    side = 32
+    image = np.zeros((side, side * len(patches), 3), np.uint8)
+    for i, colour in enumerate(patches):
+        image[:, i * side : (i + 1) * side] = colour
+    for suffix in (".mp4", ".mkv"):
+        out = tmp_path / f"patches{suffix}"
+        with VideoWriter(out, image.shape[1], image.shape[0], 25, crf=4) as writer:
+            for _ in range(3):
+                writer.write(image)
+        with av.open(str(out)) as container:
+            context = container.streams.video[0].codec_context
+            assert (context.colorspace, context.color_range) == (1, 1)  # BT.709, limited
+            assert (context.color_primaries, context.color_trc) == (1, 1)
+        images, _ = read_all(out)
+        for i, colour in enumerate(patches):
+            inner = images[1][8:-8, i * side + 8 : (i + 1) * side - 8].reshape(-1, 3).mean(axis=0)
+            assert np.all(np.abs(inner - colour) <= 3), (suffix, colour, inner)
+
+
+@pytest.mark.parametrize("size", [(160, 120), (161, 121)])
+def test_colour_conversion_is_unbiased(tmp_path: Path, size: tuple[int, int]) -> None:
+    """Lossless H.264 (crf 0) isolates the RGB<->YUV conversions: on a smooth picture the mean
+    error must be ~0.  (swscale's fast 4:2:0 -> RGB path is about one grey level too dark.)"""
+    width, height = size
+    coarse = np.random.default_rng(0).integers(30, 226, (3, 4, 3), dtype=np.uint8)
+    image = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
+    out = tmp_path / "lossless.mp4"
+    with VideoWriter(out, width, height, 25, crf=0) as writer:
+        writer.write(image)
+    (back,), _ = read_all(out)
+    error = back.astype(int) - image
+    assert np.all(np.abs(error.mean(axis=(0, 1))) < 0.5), error.mean(axis=(0, 1))
+    assert np.abs(error).mean() < 1.2
+
+
+def test_png_sequence_round_trip_is_exact(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (47, 65, 3), dtype=np.uint8) for _ in range(4)]
+    pattern = tmp_path / "out" / "%05d.png"
+    pattern.parent.mkdir()
+    with VideoWriter(pattern, 65, 47, 25) as writer:
+        for image in images:
+            writer.write(image)
+    assert sorted(p.name for p in pattern.parent.iterdir()) == [f"{i:05d}.png" for i in range(1, 5)]
+    with VideoReader(pattern) as reader:
+        assert all(np.array_equal(f.image, im) for f, im in zip(reader, images))
+
+    folder = tmp_path / "new_folder"  # does not exist yet: created whole at close
+    with VideoWriter(folder, 65, 47, 25) as writer:
+        for image in images[:2]:
+            writer.write(image)
+    assert sorted(p.name for p in folder.iterdir()) == ["000001.png", "000002.png"]
+    with VideoReader(folder) as reader:
+        assert all(np.array_equal(f.image, im) for f, im in zip(reader, images))
+
+    # rewriting a shorter sequence into the same folder removes the stale frames
+    with VideoWriter(pattern, 65, 47, 25) as writer:
+        writer.write(images[3])
+    assert [p.name for p in pattern.parent.iterdir()] == ["00001.png"]
+    assert leftovers(tmp_path) == [] and leftovers(pattern.parent) == []
+
+
+@pytest.mark.parametrize(
+    ("source", "codec", "suffix", "expect"),
+    [
+        ("in.mp4", "aac", ".mp4", "aac"),  # copied
+        ("in.mkv", "flac", ".mkv", "flac"),  # copied
+        ("in.mkv", "pcm_s16le", ".mp4", "aac"),  # MP4 cannot hold PCM: re-encoded
+    ],
+)
+def test_audio_is_kept(tmp_path: Path, source: str, codec: str, suffix: str, expect: str) -> None:
+    clip = make_clip(tmp_path / source, frames=20, fps=20, audio=codec, audio_seconds=1.3)
+    with VideoReader(clip) as reader:
+        assert reader.info.has_audio
+    _, in_start, in_duration = audio_summary(clip)
+    out = tmp_path / f"out{suffix}"
+    copy_frames(clip, out, audio_from=clip)
+    name, start, duration = audio_summary(out)
+    assert name == expect
+    assert abs(duration - in_duration) <= 0.1 and abs(in_duration - 1.3) <= 0.1
+    assert abs(start - in_start) <= 0.05
+    with VideoReader(out) as reader:
+        assert reader.info.has_audio and len(list(reader)) == 20
+
+
+def test_audio_from_file_without_audio_is_fine(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "in.mp4", frames=3)
+    out = tmp_path / "out.mp4"
+    copy_frames(clip, out, audio_from=clip)
+    with VideoReader(out) as reader:
+        assert not reader.info.has_audio
+
+
+# ----------------------------------------------------------------------------------------------
+# atomic writes and output checks
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.mark.parametrize("name", ["out.mp4", "out.mkv", "seq/%04d.png", "newdir"])
+@pytest.mark.parametrize("error", [Boom, KeyboardInterrupt])
+def test_failed_write_leaves_nothing(tmp_path: Path, name: str, error: type[BaseException]) -> None:
+    (tmp_path / "seq").mkdir()
+    out = tmp_path / name
+    with pytest.raises(error):
+        with VideoWriter(out, W, H, 25) as writer:
+            writer.write(pattern_image(0))
+            raise error()
+    assert not out.exists()
+    assert leftovers(tmp_path) == [] and list((tmp_path / "seq").iterdir()) == []
+
+
+def test_failed_write_keeps_existing_output(tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"precious")
+    with pytest.raises(Boom):
+        with VideoWriter(out, W, H, 25) as writer:
+            for i in range(3):
+                writer.write(pattern_image(i))
+            assert leftovers(tmp_path) != []  # really writing to a temporary
+            raise Boom()
+    assert out.read_bytes() == b"precious" and leftovers(tmp_path) == []
+
+    seq = tmp_path / "seq"
+    seq.mkdir()
+    (seq / "000001.png").write_bytes(b"old frame")
+    with pytest.raises(Boom):
+        with VideoWriter(seq, W, H, 25) as writer:
+            writer.write(pattern_image(0))
+            raise Boom()
+    assert [p.name for p in seq.iterdir()] == ["000001.png"]
+    assert (seq / "000001.png").read_bytes() == b"old frame"
+
+
+def test_close_replaces_existing_and_overwrite_false(tmp_path: Path) -> None:
+    out = tmp_path / "out.mkv"
+    out.write_bytes(b"old")
+    with VideoWriter(out, W, H, 25) as writer:
+        writer.write(pattern_image(0))
+    assert out.stat().st_size > 100
+    with pytest.raises(SteadyStyleError, match="already exists"):
+        VideoWriter(out, W, H, 25, overwrite=False)
+    assert leftovers(tmp_path) == []
+
+
+def test_writer_with_missing_audio_source_leaves_nothing(tmp_path: Path) -> None:
+    with pytest.raises(SteadyStyleError, match="gone.mp4: no such file"):
+        VideoWriter(tmp_path / "out.mp4", W, H, 25, audio_from=tmp_path / "gone.mp4")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_writer_rejects_wrong_image(tmp_path: Path) -> None:
+    with VideoWriter(tmp_path / "out.mp4", W, H, 25) as writer:
+        with pytest.raises(ValueError, match="uint8"):
+            writer.write(np.zeros((H, W, 3), np.float32))
+        with pytest.raises(ValueError):
+            writer.write(np.zeros((W, H, 3), np.uint8))
+        writer.write(pattern_image(0))
+    assert (tmp_path / "out.mp4").exists()
+
+
+def test_refuses_output_equal_to_input(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "in.mp4", frames=3, audio="aac")
+    before = clip.read_bytes()
+    for same in (clip, tmp_path / "." / "in.mp4"):
+        with pytest.raises(SteadyStyleError, match="input"):
+            VideoWriter(same, W, H, 25, audio_from=clip)
+    os.link(clip, tmp_path / "hardlink.mp4")
+    with pytest.raises(SteadyStyleError, match="input"):
+        check_output_path(tmp_path / "hardlink.mp4", clip)
+    assert clip.read_bytes() == before and leftovers(tmp_path) == []
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    with pytest.raises(SteadyStyleError, match="input folder"):
+        check_output_path(frames / "%06d.png", frames)
+
+
+def test_check_output_path_errors(tmp_path: Path) -> None:
+    assert check_output_path(tmp_path / "a.mp4", tmp_path / "b.mp4") == tmp_path / "a.mp4"
+    assert check_output_path(str(tmp_path / "frames") + "/", None) == tmp_path / "frames"
+    assert check_output_path(tmp_path / "frames", None) == tmp_path / "frames"  # no extension
+    cases = {
+        tmp_path / "missing" / "out.mp4": "does not exist",
+        tmp_path / "out.avi": "unsupported",
+        tmp_path / "out.gif": "unsupported",
+        tmp_path / "%05d.jpg": ".png",
+        tmp_path / "%d_%d.png": "exactly one",
+    }
+    for path, phrase in cases.items():
+        with pytest.raises(SteadyStyleError, match=phrase):
+            check_output_path(path, None)
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if not os.access(locked, os.W_OK):  # running as root ignores permissions
+        with pytest.raises(SteadyStyleError, match="not writable"):
+            check_output_path(locked / "out.mp4", None)
+
+
+def test_writer_output_permissions_are_normal(tmp_path: Path) -> None:
+    out = tmp_path / "out.mp4"
+    with VideoWriter(out, W, H, 25) as writer:
+        writer.write(pattern_image(0))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_writer_without_frames_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(SteadyStyleError, match="no frames"):
+        with VideoWriter(tmp_path / "out.mp4", W, H, 25):
+            pass
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_audio_video_offset_kept(tmp_path: Path, suffix: str) -> None:
+    """Video starting 0.5 s after the audio must still start 0.5 s after it (lip sync)."""
+    times = [0.5 + i / 20 for i in range(10)]
+    clip = make_clip(tmp_path / "late.mkv", times=times, audio="flac", audio_seconds=1.0)
+    _, read_times = read_all(clip)
+    assert np.allclose(read_times, times, atol=1e-3)
+    out = tmp_path / f"out{suffix}"
+    copy_frames(clip, out, audio_from=clip)
+    _, out_times = read_all(out)
+    _, audio_start, audio_duration = audio_summary(out)
+    assert np.allclose(out_times, times, atol=2e-3)
+    assert abs(audio_start) <= 0.03 and abs(audio_duration - 1.0) <= 0.1
