@@ -1,0 +1,26 @@
+"""steadystyle — flicker-free neural style transfer for video and video calls.
+
+Data flows one way: source → stylizer → stabilizer → sink.
+
+>>> from steadystyle import Stylizer, FrameDiffStabilizer, stylize_video
+>>> stylize_video("call.mp4", "painted.mp4", style="scream", method="frame-diff")
+
+Frames at the edges are H×W×3 uint8 RGB NumPy arrays; inside the network N×3×H×W float32
+tensors, RGB, 0–255.
+"""
+
+from .errors import SteadyStyleError
+from .network import VARIANTS, NetworkConfig, TransformerNet
+from .pipeline import RunStats, make_stabilizer, stylize_video
+from .stabilize.framediff import FrameDiffParams, FrameDiffStabilizer, TorchFrameDiffStabilizer
+from .stabilize.perframe import PerFrame
+from .styles import list_styles, load_style
+from .stylizer import Stylizer
+from .weights import StyleModel, load_model, save_model
+
+__all__ = [
+    "SteadyStyleError", "VARIANTS", "NetworkConfig", "TransformerNet", "RunStats", "make_stabilizer", "stylize_video",
+    "FrameDiffParams", "FrameDiffStabilizer", "TorchFrameDiffStabilizer", "PerFrame", "list_styles", "load_style",
+    "Stylizer", "StyleModel", "load_model", "save_model",
+]
+__version__ = "0.1.0"

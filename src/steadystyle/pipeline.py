@@ -150,7 +150,7 @@ def stylize_video(
         bar = tqdm(total=info.frame_count, disable=not progress, unit="frame", desc=Path(str(input)).name, dynamic_ncols=True)
         start = time.perf_counter()
         try:
-            with VideoWriter(output, out_w, info.height, info.fps, audio_from=input, crf=crf) as writer:
+            with VideoWriter(output, out_w, info.height, info.fps, audio_from=input if info.has_audio else None, crf=crf) as writer:
                 frames = iter(reader)
                 while True:
                     t0 = time.perf_counter()

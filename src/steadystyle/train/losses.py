@@ -18,16 +18,26 @@ def gram(features: torch.Tensor) -> torch.Tensor:
 
 
 def content_loss(out_features: torch.Tensor, target_features: torch.Tensor) -> torch.Tensor:
-    """Feature reconstruction loss: MSE between feature maps."""
-    return F.mse_loss(out_features, target_features)
+    """Feature reconstruction loss, relative: MSE(φ(y), φ(x)) / mean(φ(x)²).
+
+    Johnson et al. use the plain MSE; dividing by the target's mean square makes the loss
+    unitless (≈1 for an unrelated image), so one set of weights suits every loss network.
+    """
+    return F.mse_loss(out_features, target_features) / target_features.detach().pow(2).mean().clamp_min(1e-8)
 
 
 def style_loss(out_features: dict[str, torch.Tensor], style_grams: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Sum over layers of the MSE between the output's Gram matrices and the style's (1×C×C, broadcast)."""
+    """Sum over layers of the relative Gram error MSE(G(y), G_s) / mean(G_s²) (targets 1×C×C, broadcast).
+
+    With the plain MSE of Johnson et al. the deepest layer outweighs the first by 10³–10⁴ (its
+    Gram entries are that much larger), so colour and fine texture are barely learnt, and the right
+    style weight changes from painting to painting by 50×. Normalising each layer by its target's
+    mean square gives every layer an equal say and makes one style weight fit all paintings.
+    """
     total = out_features[next(iter(style_grams))].new_zeros(())
     for name, target in style_grams.items():
         g = gram(out_features[name])
-        total = total + F.mse_loss(g, target.expand_as(g))
+        total = total + F.mse_loss(g, target.expand_as(g)) / target.pow(2).mean().clamp_min(1e-8)
     return total
 
 

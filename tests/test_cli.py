@@ -1,0 +1,110 @@
+"""The command line: one-line errors, non-zero exits, nothing overwritten, the happy paths."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from helpers import make_clip
+
+from steadystyle.cli import main
+from steadystyle.styles import list_styles
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "steadystyle", *args], capture_output=True, text=True, timeout=300)
+
+
+def one_line_error(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [x for x in result.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_stylize_both_methods_with_stats(tmp_path, tiny_style, capsys):
+    src = make_clip(tmp_path / "in.mp4", frames=6)
+    for method in ("per-frame", "frame-diff"):
+        out = tmp_path / f"{method}.mp4"
+        code = main(["stylize", str(src), "-o", str(out), "--style", str(tiny_style), "--method", method,
+                     "--stats", str(tmp_path / f"{method}.json"), "--quiet"])
+        assert code == 0 and out.is_file()
+        stats = json.loads((tmp_path / f"{method}.json").read_text())
+        assert stats["method"] == method and stats["frames"] == 6
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_mask_parameters_reach_the_stabilizer(tmp_path, tiny_style):
+    src = make_clip(tmp_path / "in.mp4", frames=3)
+    main(["stylize", str(src), "-o", str(tmp_path / "o.mp4"), "--style", str(tiny_style), "--threshold", "3.5",
+          "--dilate-kernel", "5", "--dilate-iterations", "1", "--erode-kernel", "3", "--erode-iterations", "4",
+          "--stats", str(tmp_path / "s.json"), "--quiet"])
+    params = json.loads((tmp_path / "s.json").read_text())["params"]
+    assert params == {"threshold": 3.5, "dilate_kernel": 5, "dilate_iterations": 1, "erode_kernel": 3,
+                      "erode_iterations": 4}
+
+
+@pytest.mark.parametrize("args, phrase", [
+    (["--threshold", "-1"], "threshold"),
+    (["--threshold", "abc"], "threshold"),
+    (["--erode-kernel", "4"], "odd"),
+    (["--dilate-iterations", "-2"], "negative"),
+    (["--max-side", "0"], "at least 1"),
+    (["--method", "optical-flow"], "method"),
+    (["--style", "no-such-style"], "unknown style"),
+])
+def test_bad_parameters_one_line_and_nothing_written(tmp_path, args, phrase):
+    src = make_clip(tmp_path / "in.mp4", frames=2)
+    result = run_cli("stylize", str(src), "-o", str(tmp_path / "out.mp4"), *args)
+    assert phrase in one_line_error(result)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def test_bad_inputs_one_line(tmp_path, tiny_style):
+    (tmp_path / "notes.txt").write_text("not a video")
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    src = make_clip(tmp_path / "in.mp4", frames=2)
+    existing = tmp_path / "keep.mp4"
+    existing.write_bytes(b"precious")
+    cases = [
+        [str(tmp_path / "missing.mp4"), "-o", str(tmp_path / "o.mp4")],
+        [str(tmp_path / "notes.txt"), "-o", str(tmp_path / "o.mp4")],
+        [str(tmp_path / "empty.mp4"), "-o", str(tmp_path / "o.mp4")],
+        [str(src), "-o", str(src)],
+        [str(src), "-o", str(tmp_path / "no" / "such" / "dir.mp4")],
+        [str(src), "-o", str(tmp_path / "o.xyz")],
+    ]
+    for case in cases:
+        line = one_line_error(run_cli("stylize", *case, "--style", str(tiny_style)))
+        assert line.startswith("steadystyle: error:"), line
+    assert not (tmp_path / "o.mp4").exists()
+    assert existing.read_bytes() == b"precious"
+    bad_model = tmp_path / "bad.pth"
+    bad_model.write_bytes(b"garbage")
+    line = one_line_error(run_cli("stylize", str(src), "-o", str(tmp_path / "o.mp4"), "--style", str(bad_model)))
+    assert "bad.pth" in line
+
+
+def test_styles_json_lists_name_painting_variant(capsys):
+    assert main(["styles", "--json"]) == 0
+    styles = json.loads(capsys.readouterr().out)
+    assert styles == json.loads(json.dumps(list_styles()))
+    for s in styles:
+        assert {"name", "painting", "variant"} <= set(s) and s["variant"] in ("full", "light")
+
+
+def test_demo_writes_three_panels_and_frame_diff_flickers_less(tmp_path, tiny_style):
+    from steadystyle.demo import run_demo
+    from steadystyle.video import VideoReader
+
+    result = run_demo(tmp_path / "demo.mp4", style=str(tiny_style), seconds=0.6, device="cpu", progress=False)
+    with VideoReader(tmp_path / "demo.mp4") as reader:
+        assert reader.info.width == 3 * 320 and reader.info.height == 240
+        frames = [f.image for f in reader]
+    assert len(frames) == result.frames == 15
+    assert result.flicker_frame_diff < 0.5 * result.flicker_per_frame
+    assert not np.array_equal(frames[-1][:, 320:640], frames[-1][:, 640:])
