@@ -49,7 +49,7 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
 def frame_difference_loss(y_prev: torch.Tensor, y_cur: torch.Tensor, x_prev: torch.Tensor, x_cur: torch.Tensor,
                           feat_y_prev: torch.Tensor | None = None, feat_y_cur: torch.Tensor | None = None,
                           feat_x_prev: torch.Tensor | None = None, feat_x_cur: torch.Tensor | None = None,
-                          pixel_weight: float = 10.0, feature_weight: float = 600.0,
+                          pixel_weight: float = 5e-4, feature_weight: float = 3e-2,
                           feature_distance: str = "l1") -> tuple[torch.Tensor, torch.Tensor]:
     """Frame-difference loss (Xu, Xiong & Hu, arXiv 2102.05822): (pixel term, feature term).
 
@@ -57,9 +57,11 @@ def frame_difference_loss(y_prev: torch.Tensor, y_cur: torch.Tensor, x_prev: tor
     pixel term = pixel_weight · MSE(y(t) − y(t−1), x(t) − x(t−1)) on 0–255 pixels;
     feature term = feature_weight · dist(φ(y(t)) − φ(y(t−1)), φ(x(t)) − φ(x(t−1))) with φ a
     relu3 feature map, the input features taken without gradient. The authors' code (``fdb.py``)
-    uses L1 for the feature term ("C-FDB": 10 and 600); ``feature_distance='mse'`` gives the
+    uses L1 for the feature term ("C-FDB", weights 10 and 600 beside a raw content MSE; ours are
+    rescaled to our relative content/style losses, same 1 : 60 ratio, see
+    ``steadystyle.train.trainer.CFDB_PIXEL_WEIGHT``); ``feature_distance='mse'`` gives the
     squared form of the paper's equation. With no features given, only the pixel term
-    ("P-FDB", the authors use weight 400) is non-zero.
+    ("P-FDB") is non-zero.
     """
     pix = pixel_weight * F.mse_loss(y_cur - y_prev, x_cur - x_prev)
     if feat_y_cur is None or feature_weight == 0:

@@ -29,6 +29,14 @@ from .vgg import DEFAULT_LAYERS, make_loss_network
 OUTPUT_GAIN = 30.0
 
 
+#: Frame-difference loss weights. The authors (AtlantixJJ/frame-difference-loss) use pixel 10 and
+#: feature 600 for C-FDB and pixel 400 for P-FDB beside a raw content MSE; our content and style
+#: losses are relative (≈1), so the temporal weights are rescaled to give the temporal terms about
+#: twice the weight of content + style at the start of fine-tuning, keeping the authors' ratios
+#: (feature : pixel = 60 : 1, P-FDB pixel = 40 × C-FDB pixel).
+CFDB_PIXEL_WEIGHT = 5e-4
+
+
 @dataclass
 class TrainConfig:
     """Settings of one training run (all recorded in the output's metadata)."""
@@ -51,8 +59,8 @@ class TrainConfig:
     content_layer: str | None = None
     style_layers: list[str] | None = None
     temporal: str = "none"                  # none | c-fdb | p-fdb
-    temporal_pixel_weight: float | None = None    # default 10 (C-FDB) or 400 (P-FDB), as the authors
-    temporal_feature_weight: float = 600.0
+    temporal_pixel_weight: float | None = None    # default: C-FDB_PIXEL_WEIGHT, or ×40 for P-FDB
+    temporal_feature_weight: float = 3e-2
     video_frames: list[Path] = field(default_factory=list)   # folders of consecutive frames for the temporal loss
     init: Path | None = None                # start from a trained model (temporal fine-tuning)
     checkpoint_every: int = 100
@@ -198,7 +206,8 @@ class Trainer:
             }
             if self.pairs is not None:
                 n = c.batch_size
-                pw = c.temporal_pixel_weight if c.temporal_pixel_weight is not None else (10.0 if c.temporal == "c-fdb" else 400.0)
+                pw = c.temporal_pixel_weight if c.temporal_pixel_weight is not None else (
+                    CFDB_PIXEL_WEIGHT if c.temporal == "c-fdb" else 40 * CFDB_PIXEL_WEIGHT)
                 feats = {}
                 if c.temporal == "c-fdb":
                     t = self.temporal_layer
