@@ -33,7 +33,7 @@ def test_static_masks_exclude_a_jumping_square():
         moved = np.zeros((48, 64), bool)
         moved[10:30, 5 + 15 * (t - 1):25 + 15 * t] = True
         assert not (masks[t] & moved).any()
-        assert masks[t][40:, :].all() and masks[t].mean() > 0.5
+        assert masks[t][42:, :].all() and masks[t].mean() > 0.3  # the closing grows foreground by ~8 px
 
 
 def test_compare_models_reports_flicker_and_style(tmp_path, tiny_style):
