@@ -154,3 +154,12 @@ def test_tensor_conversions_round_trip():
     t = image_to_tensor(image)
     assert t.shape == (1, 3, 7, 9) and t.dtype == torch.float32 and t.max() <= 255
     assert np.array_equal(tensor_to_image(t), image)
+
+
+def test_saved_model_has_normal_permissions(tmp_path):
+    import os
+
+    path = save_model(TransformerNet(VARIANTS["light"]), tmp_path / "p.safetensors", {"name": "p"})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

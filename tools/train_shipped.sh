@@ -30,4 +30,11 @@ case "${1:-a}" in
   c)
     full scream-full munch_the_scream.jpg 1000
     ;;
+  temporal)  # C-FDB fine-tuning of the light Scream, and a control with the same extra iterations, no temporal loss
+    mkdir -p runs/temporal
+    steadystyle train --style-image "$S/styles/munch_the_scream.jpg" --init "$OUT/scream.safetensors" \
+      -o runs/temporal/scream-cfdb.safetensors --name scream --temporal c-fdb --lr 1e-4 --iterations 300 $common
+    steadystyle train --style-image "$S/styles/munch_the_scream.jpg" --init "$OUT/scream.safetensors" \
+      -o runs/temporal/scream-control.safetensors --name scream --lr 1e-4 --iterations 300 $common
+    ;;
 esac

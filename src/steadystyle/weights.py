@@ -67,6 +67,9 @@ def save_model(network: TransformerNet, path: str | os.PathLike, metadata: dict[
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata={METADATA_KEY: json.dumps(meta, sort_keys=True)})
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
