@@ -107,3 +107,13 @@ def test_make_stabilizer():
     assert isinstance(make_stabilizer("frame-diff"), FrameDiffStabilizer)
     with pytest.raises(SteadyStyleError):
         make_stabilizer("magic")
+
+
+def test_torch_and_numpy_stabilizer_backends_write_the_same_video(tmp_path, tiny_style):
+    src = static_clip(tmp_path / "in.mkv", frames=5)
+    for backend in ("numpy", "torch"):
+        stylize_video(src, tmp_path / f"{backend}" / "%03d.png", tiny_style, "frame-diff", progress=False,
+                      stabilizer_backend=backend, device="cpu")
+    a, _ = read_all(tmp_path / "numpy")
+    b, _ = read_all(tmp_path / "torch")
+    assert len(a) == 5 and all(np.array_equal(x, y) for x, y in zip(a, b))

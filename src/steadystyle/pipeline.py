@@ -123,6 +123,7 @@ def stylize_video(
     progress: bool = True,
     crf: int = 18,
     on_frame: Callable[[int, np.ndarray], None] | None = None,
+    stabilizer_backend: str = "auto",
 ) -> RunStats:
     """Stylize a video file (or image sequence) and write the result, audio and timestamps kept.
 
@@ -131,10 +132,14 @@ def stylize_video(
     ``frame-diff`` (the paper's stabilizer with ``params``). With ``side_by_side_output`` the
     output is input | result, twice as wide. ``stats_path`` receives :class:`RunStats` as JSON.
     The output appears only when the whole video was written (temporary file, then rename).
+    ``stabilizer_backend``: ``numpy`` (OpenCV on the host), ``torch`` (tensors on the network's
+    device) or ``auto`` (torch on CUDA, so frames and masks stay on the GPU; NumPy otherwise).
     """
     stylizer = style if isinstance(style, Stylizer) else Stylizer(style, device=device, max_side=max_side)
-    on_gpu = stylizer.device.type == "cuda"
-    stabilizer = make_stabilizer(method, params, torch_frames=on_gpu)
+    if stabilizer_backend not in ("auto", "numpy", "torch"):
+        raise SteadyStyleError(f"unknown stabilizer backend {stabilizer_backend!r}; choose auto, numpy or torch")
+    on_tensors = stabilizer_backend == "torch" or (stabilizer_backend == "auto" and stylizer.device.type == "cuda")
+    stabilizer = make_stabilizer(method, params, torch_frames=on_tensors)
     params_used = (params or FrameDiffParams()).__dict__ if method == "frame-diff" else {}
     if Path(input).exists() and not os.access(input, os.R_OK):
         raise SteadyStyleError(f"{input}: not readable")
@@ -158,7 +163,7 @@ def stylize_video(
                     timer.add("decode", time.perf_counter() - t0)
                     if frame is None:
                         break
-                    result, stylized = _process(frame.image, stylizer, stabilizer, on_gpu, timer)
+                    result, stylized = _process(frame.image, stylizer, stabilizer, on_tensors, timer)
                     t0 = time.perf_counter()
                     writer.write(side_by_side(frame.image, result) if side_by_side_output else result, frame.time)
                     timer.add("encode", time.perf_counter() - t0)
@@ -181,27 +186,32 @@ def stylize_video(
     return stats
 
 
-def _process(image: np.ndarray, stylizer: Stylizer, stabilizer, on_gpu: bool, timer: StageTimer) -> tuple[np.ndarray, bool]:
-    """One frame through stylizer and stabilizer; returns (result RGB uint8, whether S(t) was computed)."""
+def _process(image: np.ndarray, stylizer: Stylizer, stabilizer, on_tensors: bool,
+             timer: StageTimer) -> tuple[np.ndarray, bool]:
+    """One frame through stylizer and stabilizer; returns (result RGB uint8, whether S(t) was computed).
+
+    With ``on_tensors`` the frame goes to the network's device once and the stabilizer works on
+    1×3×H×W tensors there; only the result comes back.
+    """
     called = False
     t_start = time.perf_counter()
     stylize_seconds = 0.0
-    frame = image_to_tensor(image, stylizer.device) if on_gpu else image
+    frame = image_to_tensor(image, stylizer.device) if on_tensors else image
 
     def stylize():
         nonlocal called, stylize_seconds
         called = True
         t = time.perf_counter()
-        out = stylizer.stylize_tensor(frame) if on_gpu else stylizer(image)
-        if on_gpu:
+        out = stylizer.stylize_tensor(frame) if on_tensors else stylizer(image)
+        if stylizer.device.type == "cuda":
             import torch
 
-            torch.cuda.synchronize()
+            torch.cuda.synchronize()  # so the stage timing is the network's, not the next sync's
         stylize_seconds += time.perf_counter() - t
         return out
 
     result = stabilizer(frame, stylize)
-    if on_gpu:
+    if on_tensors:
         result = tensor_to_image(result)
     timer.add("stylize", stylize_seconds)
     timer.add("stabilize", time.perf_counter() - t_start - stylize_seconds)
