@@ -211,7 +211,20 @@ def _hw(shape: tuple[int, ...]) -> str:
     return "×".join(str(s) for s in shape)
 
 
-class FrameDiffStabilizer:
+class _Stabilizer:
+    """What both stabilizers share: validated parameters, and a fresh start."""
+
+    def __init__(self, params: FrameDiffParams = FrameDiffParams()) -> None:
+        if not isinstance(params, FrameDiffParams):
+            raise SteadyStyleError(f"params must be FrameDiffParams, got {type(params).__name__}")
+        self.params = params
+        self.reset()
+
+    def reset(self) -> None:
+        raise NotImplementedError
+
+
+class FrameDiffStabilizer(_Stabilizer):
     """The paper's stabilizer on H×W×3 uint8 RGB frames (NumPy/OpenCV).
 
     Call it once per frame of one clip, in order; ``reset()`` between clips.
@@ -223,12 +236,6 @@ class FrameDiffStabilizer:
     last_foreground_fraction: fraction of pixels that took the new stylization at the last call
         (1.0 on the first frame; 0.0 means ``stylize`` was not called).
     """
-
-    def __init__(self, params: FrameDiffParams = FrameDiffParams()) -> None:
-        if not isinstance(params, FrameDiffParams):
-            raise SteadyStyleError(f"params must be FrameDiffParams, got {type(params).__name__}")
-        self.params = params
-        self.reset()
 
     def reset(self) -> None:
         """Forget the previous frame and output: the next call starts a new clip."""
@@ -355,7 +362,7 @@ def composite_torch(prev_output: torch.Tensor, stylized: torch.Tensor, mask: tor
     return torch.where(mask != 0, prev_output, stylized.to(prev_output.dtype))
 
 
-class TorchFrameDiffStabilizer:
+class TorchFrameDiffStabilizer(_Stabilizer):
     """The paper's stabilizer on N×3×H×W float RGB tensors (0–255), on the tensors' device.
 
     The batch holds N independent streams of the same size (usually N = 1).  Masks stay on the
@@ -367,12 +374,6 @@ class TorchFrameDiffStabilizer:
         the first frame.  last_foreground_fraction: fraction of pixels re-stylized at the last call
         (1.0 on the first frame), computed when read.
     """
-
-    def __init__(self, params: FrameDiffParams = FrameDiffParams()) -> None:
-        if not isinstance(params, FrameDiffParams):
-            raise SteadyStyleError(f"params must be FrameDiffParams, got {type(params).__name__}")
-        self.params = params
-        self.reset()
 
     def reset(self) -> None:
         """Forget the previous frame and output: the next call starts a new clip."""
