@@ -130,3 +130,9 @@ def test_train_command_and_resume(tmp_path, capsys):
     line = one_line_error(run_cli("train", "--style-image", str(tmp_path / "nope.png"), "--content", str(content),
                                   "-o", str(tmp_path / "x.safetensors")))
     assert "style image not found" in line
+
+
+def test_demo_command(tmp_path, tiny_style, capsys):
+    assert main(["demo", "-o", str(tmp_path / "d.mp4"), "--style", str(tiny_style), "--seconds", "0.2", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "per-frame" in out and "frame-diff" in out and (tmp_path / "d.mp4").is_file()
