@@ -27,6 +27,9 @@ case "${1:-a}" in
     light composition-vii kandinsky_composition_vii.jpg 1200
     light woman-with-a-hat matisse_woman_with_a_hat.jpg 1200
     ;;
+  d)
+    light shipwreck turner_shipwreck_of_the_minotaur.jpg 1200
+    ;;
   c)
     full scream-full munch_the_scream.jpg 1000
     ;;
