@@ -163,3 +163,15 @@ def test_saved_model_has_normal_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_out_of_memory_becomes_one_line_advice():
+    class Exploding(torch.nn.Module):
+        def forward(self, x):
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
+
+    model = StyleModel(TransformerNet(VARIANTS["light"]), {"name": "t"})
+    stylizer = Stylizer(model, device="cpu")
+    stylizer.network = Exploding()
+    with pytest.raises(SteadyStyleError, match="out of cpu memory stylizing 64×48.*--max-side 32"):
+        stylizer(np.zeros((48, 64, 3), np.uint8))

@@ -88,7 +88,11 @@ class Stylizer:
         if ph or pw:
             mode = "reflect" if wh > ph and ww > pw else "replicate"
             x = F.pad(x, (0, pw, 0, ph), mode=mode)
-        y = self.network(x)[..., :wh, :ww]
+        try:
+            y = self.network(x)[..., :wh, :ww]
+        except torch.OutOfMemoryError:
+            raise SteadyStyleError(f"out of {self.device.type} memory stylizing {ww}×{wh} frames; "
+                                   f"use --max-side {max(16, max(wh, ww) // 2)} or --device cpu") from None
         if (wh, ww) != (h, w):
             y = F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False)
         assert y.shape[-2:] == batch.shape[-2:], "stylized size must equal input size"

@@ -273,6 +273,7 @@ class Trainer:
                     bar.set_postfix({k: f"{v:.3g}" for k, v in parts.items()})
                 if self.iteration % c.checkpoint_every == 0:
                     self.save_checkpoint()
+                    self._sample_grid()  # so a long run can be judged (and stopped) along the way
         finally:
             bar.close()
             log.close()
@@ -328,8 +329,11 @@ class Trainer:
 
         rng = np.random.default_rng([self.config.seed, 10**9])
         x = self.content.batch(n, rng).to(self.device)
+        was_training = self.net.training
+        self.net.eval()
         with torch.no_grad():
             y = self.net(x).clamp(0, 255)
+        self.net.train(was_training)
         rows = [np.concatenate([a, b], axis=1) for a, b in zip(
             x.permute(0, 2, 3, 1).round().byte().cpu().numpy(), y.permute(0, 2, 3, 1).round().byte().cpu().numpy())]
         cv2.imwrite(str(self.files["samples.jpg"]), cv2.cvtColor(np.concatenate(rows, axis=0), cv2.COLOR_RGB2BGR))
