@@ -20,6 +20,7 @@ import torch
 
 from ..errors import SteadyStyleError
 from ..network import VARIANTS, TransformerNet
+from ..stylizer import pick_device
 from ..weights import load_model, save_model
 from . import data, losses
 from .vgg import DEFAULT_LAYERS, make_loss_network
@@ -91,14 +92,6 @@ class TrainConfig:
 
     def to_json(self) -> dict:
         return json.loads(json.dumps(asdict(self), default=str))
-
-
-def pick_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise SteadyStyleError("--device cuda asked for, but no CUDA GPU is available")
-    return torch.device(device)
 
 
 def paths_for(output: Path) -> dict[str, Path]:
