@@ -22,6 +22,12 @@ def test_every_painting_has_a_light_model():
         assert any(s["painting"] == painting and s["variant"] == "light" for s in styles), painting
 
 
+def test_one_painting_in_both_variants():
+    styles = list_styles()
+    full = {s["painting"] for s in styles if s["variant"] == "full"}
+    assert full and full <= {s["painting"] for s in styles if s["variant"] == "light"}
+
+
 @pytest.mark.parametrize("name", sorted(style_paths()))
 def test_style_metadata_and_output(name):
     meta = next(s for s in list_styles() if s["name"] == name)

@@ -59,7 +59,7 @@ def main() -> int:
     rows = [np.concatenate(tiles[i:i + args.columns], axis=1) for i in range(0, len(tiles), args.columns)]
     Path(args.gallery).parent.mkdir(parents=True, exist_ok=True)
     save_jpg(Path(args.gallery), np.concatenate(rows, axis=0))
-    print(f"wrote {args.gallery} and {len(tiles)} previews in {STYLES_DIR}")
+    print(f"wrote {args.gallery} and {len(style_paths())} previews in {STYLES_DIR}")
     return 0
 
 
