@@ -10,7 +10,6 @@ The two frame conventions meet here, and only here:
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -112,4 +111,4 @@ def resize_image(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(image, (width, height), interpolation=interp)
 
 
-__all__ = ["Stylizer", "image_to_tensor", "tensor_to_image", "pick_device", "working_size", "resize_image", "Path"]
+__all__ = ["Stylizer", "image_to_tensor", "tensor_to_image", "pick_device", "working_size", "resize_image"]
