@@ -148,3 +148,15 @@ def test_bad_training_settings(tmp_path, images):
         Trainer(tiny_config(tmp_path, images, style_image=tmp_path / "none.png"))
     with pytest.raises(SteadyStyleError, match="multiple of 4"):
         Trainer(tiny_config(tmp_path, images, image_size=30))
+
+
+def test_frame_pairs_from_a_folder_of_consecutive_frames(tmp_path):
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    for i in range(3):  # frame i is flat grey 50·(i+1): a pair must be two neighbours
+        cv2.imwrite(str(clip / f"{i:03d}.png"), np.full((40, 40, 3), 50 * (i + 1), np.uint8))
+    pairs = FramePairs(32, video_folders=[clip])
+    for seed in range(5):
+        a, b = pairs.pair(np.random.default_rng(seed))
+        assert a.shape == b.shape == (32, 32, 3)
+        assert int(b[0, 0, 0]) - int(a[0, 0, 0]) == 50
