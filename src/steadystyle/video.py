@@ -19,6 +19,7 @@ encoded as 4:4:4 (H.264 "High 4:4:4 Predictive"), because 4:2:0 cannot represent
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import math
 import os
@@ -755,18 +756,12 @@ class VideoWriter:
         if self._finished:
             return
         self._finished = True
-        if self._audio is not None:
-            try:
-                self._audio.close()
-            except Exception:
-                pass
-            self._audio = None
-        if self._container is not None:
-            try:
-                self._container.close()
-            except Exception:
-                pass
-            self._container = None
+        for attr in ("_audio", "_container"):  # best effort: the files are deleted below anyway
+            handle = getattr(self, attr)
+            if handle is not None:
+                with contextlib.suppress(Exception):
+                    handle.close()
+                setattr(self, attr, None)
         temp = getattr(self, "_temp", None)
         if temp is not None:
             if temp.is_dir():
@@ -791,8 +786,6 @@ class VideoWriter:
     def __del__(self) -> None:
         """A writer dropped without close() leaves no temporary behind."""
         if not getattr(self, "_finished", True):
-            try:
+            with contextlib.suppress(Exception):
                 self.abort()
-            except Exception:
-                pass
 
