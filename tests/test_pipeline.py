@@ -9,7 +9,8 @@ import pytest
 from helpers import audio_summary, make_clip, read_all
 
 from steadystyle.errors import SteadyStyleError
-from steadystyle.pipeline import make_stabilizer, stylize_video
+from steadystyle.pipeline import stylize_video
+from steadystyle.stabilize import make_stabilizer
 from steadystyle.stabilize.framediff import FrameDiffParams, FrameDiffStabilizer
 from steadystyle.stabilize.perframe import PerFrame
 from steadystyle.video import VideoReader, VideoWriter
@@ -104,16 +105,17 @@ def test_interrupted_run_keeps_previous_output(tmp_path, tiny_style):
 
 def test_make_stabilizer():
     assert isinstance(make_stabilizer("per-frame"), PerFrame)
-    assert isinstance(make_stabilizer("frame-diff"), FrameDiffStabilizer)
-    with pytest.raises(SteadyStyleError):
+    fd = make_stabilizer("frame-diff", threshold=3)
+    assert isinstance(fd, FrameDiffStabilizer) and fd.params.threshold == 3
+    with pytest.raises(SteadyStyleError, match="unknown method 'magic'; choose per-frame, frame-diff"):
         make_stabilizer("magic")
 
 
-def test_torch_and_numpy_stabilizer_backends_write_the_same_video(tmp_path, tiny_style):
+def test_threaded_and_serial_file_paths_write_the_same_frames(tmp_path, tiny_style):
     src = static_clip(tmp_path / "in.mkv", frames=5)
-    for backend in ("numpy", "torch"):
-        stylize_video(src, tmp_path / f"{backend}" / "%03d.png", tiny_style, "frame-diff", progress=False,
-                      stabilizer_backend=backend, device="cpu")
-    a, _ = read_all(tmp_path / "numpy")
-    b, _ = read_all(tmp_path / "torch")
+    for threads in (True, False):
+        stylize_video(src, tmp_path / f"{threads}" / "%03d.png", tiny_style, "frame-diff", progress=False,
+                      threads=threads, device="cpu")
+    a, _ = read_all(tmp_path / "True")
+    b, _ = read_all(tmp_path / "False")
     assert len(a) == 5 and all(np.array_equal(x, y) for x, y in zip(a, b))

@@ -11,16 +11,17 @@ tensors, RGB, 0–255.
 
 from .errors import SteadyStyleError
 from .network import VARIANTS, NetworkConfig, TransformerNet
-from .pipeline import RunStats, make_stabilizer, stylize_video
-from .stabilize.framediff import FrameDiffParams, FrameDiffStabilizer, TorchFrameDiffStabilizer
-from .stabilize.perframe import PerFrame
+from .loop import FrameResult, Processor, run
+from .pipeline import RunStats, stylize_video
+from .stabilize import FrameDiffParams, FrameDiffStabilizer, PerFrame, Stabilizer, make_stabilizer, method_names, register
 from .styles import list_styles, load_style
 from .stylizer import Stylizer
 from .weights import StyleModel, load_model, save_model
 
 __all__ = [
     "SteadyStyleError", "VARIANTS", "NetworkConfig", "TransformerNet", "RunStats", "make_stabilizer", "stylize_video",
-    "FrameDiffParams", "FrameDiffStabilizer", "TorchFrameDiffStabilizer", "PerFrame", "list_styles", "load_style",
+    "FrameDiffParams", "FrameDiffStabilizer", "PerFrame", "Stabilizer", "method_names", "register", "FrameResult",
+    "Processor", "run", "list_styles", "load_style",
     "Stylizer", "StyleModel", "load_model", "save_model",
 ]
 __version__ = "0.1.0"

@@ -56,10 +56,64 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from .stabilize.framediff import FrameDiffParams
+def _unit_float(text: str) -> float:
+    value = _non_negative_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"{text} must be from 0 to 1")
+    return value
 
-    d = FrameDiffParams()
+
+_FIELD_TYPES = {"float": _non_negative_float, "int": _non_negative_int, float: _non_negative_float,
+                int: _non_negative_int}
+
+
+def add_method_options(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    """``--method`` from the registry, and one option per field of every method's parameters.
+
+    Options default to None (the method's own default applies); each params dataclass validates
+    its values.  A field shared by several methods (e.g. ``threshold``) is one option.
+    """
+    import dataclasses
+
+    from .stabilize.base import METHODS, method_names
+
+    names = method_names()
+    default = default or ("adaptive" if "adaptive" in names else "frame-diff")
+    lines = "; ".join(f"{m}: {METHODS[m].summary}" for m in names)
+    parser.add_argument("--method", choices=names, default=default, help=f"stabilization method (default {default}). {lines}")
+    seen: set[str] = set()
+    group = parser.add_argument_group("method parameters (each method uses its own; defaults are the method's)")
+    for name in names:
+        for f in dataclasses.fields(METHODS[name].params):
+            if f.name in seen:
+                continue
+            seen.add(f.name)
+            flag = "--" + f.name.replace("_", "-")
+            help_text = f"{f.metadata.get('help', '')} [{name}: {f.default}]"
+            if f.type in ("bool", bool):
+                group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+            else:
+                group.add_argument(flag, dest=f.name, type=_FIELD_TYPES.get(f.type, str), default=None, help=help_text)
+
+
+def method_params(args: argparse.Namespace):
+    """The params dataclass of ``args.method`` from the parsed options."""
+    from .stabilize.base import make_params
+
+    return make_params(args.method, **vars(args))
+
+
+def add_control_options(parser: argparse.ArgumentParser) -> None:
+    """``--strength`` and ``--preserve-colors``."""
+    parser.add_argument("--strength", type=_unit_float, default=1.0,
+                        help="style strength: 1 = full style (default), 0 = the unchanged input")
+    parser.add_argument("--preserve-colors", action="store_true",
+                        help="keep the input's colours, take only the style's luminance (faces keep their colour)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .commands import add_command_parsers
+
     p = _Parser(prog="steadystyle", description="Flicker-free neural style transfer for video and video calls.")
     p.add_argument("--version", action="version", version=f"steadystyle {_version()}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -68,13 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("input", help="video file (mp4, mkv, avi, .264, gif …), image folder or pattern like frames/%%05d.png")
     s.add_argument("-o", "--output", required=True, help="output .mp4/.mkv, or PNG pattern like out/%%05d.png")
     s.add_argument("--style", default=None, help="shipped style name (see 'steadystyle styles') or model file path")
-    s.add_argument("--method", choices=("per-frame", "frame-diff"), default="frame-diff")
-    s.add_argument("--threshold", type=_non_negative_float, default=d.threshold,
-                   help=f"frame-difference threshold T in grey levels (default {d.threshold:g})")
-    s.add_argument("--dilate-kernel", type=_odd_kernel, default=d.dilate_kernel)
-    s.add_argument("--dilate-iterations", type=_non_negative_int, default=d.dilate_iterations)
-    s.add_argument("--erode-kernel", type=_odd_kernel, default=d.erode_kernel)
-    s.add_argument("--erode-iterations", type=_non_negative_int, default=d.erode_iterations)
+    add_method_options(s)
+    add_control_options(s)
     s.add_argument("--max-side", type=_positive_int, default=None,
                    help="run the network with the longer side at most N pixels (sets stroke scale, saves memory)")
     s.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -94,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--quiet", action="store_true")
 
     _add_train_parser(sub)
+    add_command_parsers(sub)
     return p
 
 
@@ -139,13 +189,12 @@ def _version() -> str:
 
 def cmd_stylize(args) -> int:
     from .pipeline import stylize_video
-    from .stabilize.framediff import FrameDiffParams
     from .styles import default_style
 
-    params = FrameDiffParams(args.threshold, args.dilate_kernel, args.dilate_iterations, args.erode_kernel, args.erode_iterations)
-    stats = stylize_video(args.input, args.output, args.style or default_style(), args.method, params,
+    stats = stylize_video(args.input, args.output, args.style or default_style(), args.method, method_params(args),
                           max_side=args.max_side, device=args.device, side_by_side_output=args.side_by_side,
-                          stats_path=args.stats, progress=not args.quiet, crf=args.crf)
+                          stats_path=args.stats, progress=not args.quiet, crf=args.crf, strength=args.strength,
+                          preserve_colors=args.preserve_colors)
     fg = sum(stats.foreground_fraction) / max(1, len(stats.foreground_fraction))
     print(f"wrote {args.output}: {stats.frames} frames, {stats.width}×{stats.height}, style {stats.style}, {args.method}, "
           f"{stats.frames / max(stats.wall_seconds, 1e-9):.1f} fps, mean foreground {fg:.1%}, "
@@ -200,7 +249,8 @@ COMMANDS = {"stylize": cmd_stylize, "styles": cmd_styles, "demo": cmd_demo, "tra
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        handler = COMMANDS.get(args.command) or args.run
+        return handler(args)
     except SteadyStyleError as exc:
         print(f"steadystyle: error: {exc}", file=sys.stderr)
         return 2

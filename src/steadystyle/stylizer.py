@@ -77,6 +77,11 @@ class Stylizer:
     def name(self) -> str:
         return self.model.name
 
+    def synchronize(self) -> None:
+        """Wait for the device to finish queued work (for honest timings; a no-op on the CPU)."""
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
     @torch.inference_mode()
     def stylize_tensor(self, batch: torch.Tensor) -> torch.Tensor:
         """N×3×H×W float RGB 0–255 on the stylizer's device → same shape, clamped to 0–255."""

@@ -1,32 +1,15 @@
-"""Stabilizers: objects with ``reset()`` and ``__call__(frame, stylize) -> output``.
+"""Stabilizers: objects with ``reset()`` and ``__call__(frame, stylize) -> output`` (see ``base``).
 
-``framediff`` is the paper's method (Xiong, Weber & Hu, ICICIP 2018), in NumPy/OpenCV and torch.
+Methods register by name (``base.register``); ``make_stabilizer(name, **params)`` builds one.
+``framediff`` is the paper's method (Xiong, Weber & Hu, ICICIP 2018); ``perframe`` the baseline.
 """
 
-from .framediff import (
-    FrameDiffParams,
-    FrameDiffStabilizer,
-    TorchFrameDiffStabilizer,
-    background_mask,
-    background_mask_torch,
-    close_mask,
-    close_mask_torch,
-    composite,
-    composite_torch,
-    grey_level,
-    grey_level_torch,
-)
+from .base import METHODS, Box, Stabilizer, get_method, make_params, make_stabilizer, method_names, params_dict, register
+from .perframe import PerFrame  # isort: skip  (registration order: per-frame first)
+from .framediff import FrameDiffParams, FrameDiffStabilizer, background_mask, close_mask, composite, grey_level
 
 __all__ = [
-    "FrameDiffParams",
-    "FrameDiffStabilizer",
-    "TorchFrameDiffStabilizer",
-    "background_mask",
-    "background_mask_torch",
-    "close_mask",
-    "close_mask_torch",
-    "composite",
-    "composite_torch",
+    "METHODS", "Box", "Stabilizer", "get_method", "make_params", "make_stabilizer", "method_names", "params_dict",
+    "register", "FrameDiffParams", "FrameDiffStabilizer", "PerFrame", "background_mask", "close_mask", "composite",
     "grey_level",
-    "grey_level_torch",
 ]

@@ -55,28 +55,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-import torch
-from torch.nn import functional as F
 
 from ..errors import SteadyStyleError
+from .base import register
 
-__all__ = [
-    "FrameDiffParams",
-    "FrameDiffStabilizer",
-    "TorchFrameDiffStabilizer",
-    "background_mask",
-    "background_mask_torch",
-    "close_mask",
-    "close_mask_torch",
-    "composite",
-    "composite_torch",
-    "grey_level",
-    "grey_level_torch",
-]
+__all__ = ["FrameDiffParams", "FrameDiffStabilizer", "background_mask", "close_mask", "composite", "grey_level"]
 
 
 # --------------------------------------------------------------------------- parameters
@@ -115,11 +102,11 @@ class FrameDiffParams:
     erode_kernel, erode_iterations: the closing's erosion (paper: 5, 5).
     """
 
-    threshold: float = 8.0
-    dilate_kernel: int = 3
-    dilate_iterations: int = 2
-    erode_kernel: int = 5
-    erode_iterations: int = 5
+    threshold: float = field(default=8.0, metadata={"help": "frame-difference threshold T in grey levels"})
+    dilate_kernel: int = field(default=3, metadata={"help": "closing: dilation square size (odd)"})
+    dilate_iterations: int = field(default=2, metadata={"help": "closing: number of dilations"})
+    erode_kernel: int = field(default=5, metadata={"help": "closing: erosion square size (odd)"})
+    erode_iterations: int = field(default=5, metadata={"help": "closing: number of erosions"})
 
     def __post_init__(self) -> None:
         _check_threshold(self.threshold)
@@ -211,31 +198,26 @@ def _hw(shape: tuple[int, ...]) -> str:
     return "×".join(str(s) for s in shape)
 
 
-class _Stabilizer:
-    """What both stabilizers share: validated parameters, and a fresh start."""
-
-    def __init__(self, params: FrameDiffParams = FrameDiffParams()) -> None:
-        if not isinstance(params, FrameDiffParams):
-            raise SteadyStyleError(f"params must be FrameDiffParams, got {type(params).__name__}")
-        self.params = params
-        self.reset()
-
-    def reset(self) -> None:
-        raise NotImplementedError
-
-
-class FrameDiffStabilizer(_Stabilizer):
+@register("frame-diff", FrameDiffParams, "the paper's stabilizer: keep the previous output where |ΔF| ≤ T after closing")
+class FrameDiffStabilizer:
     """The paper's stabilizer on H×W×3 uint8 RGB frames (NumPy/OpenCV).
 
-    Call it once per frame of one clip, in order; ``reset()`` between clips.
-    ``stylize()`` must return S(t), the H×W×3 uint8 RGB stylization of the frame just passed;
-    it is called on the first frame and then only when the closed mask has foreground.
+    Call it once per frame of one clip, in order; ``reset()`` between clips (a change of frame
+    size resets it by itself).  ``stylize()`` must return S(t), the H×W×3 uint8 RGB stylization of
+    the frame just passed; it is called on the first frame and then only when the closed mask has
+    foreground.
 
     last_mask: the closed background mask (H×W uint8, 1 = background) of the last call, None
         on the first frame.
     last_foreground_fraction: fraction of pixels that took the new stylization at the last call
         (1.0 on the first frame; 0.0 means ``stylize`` was not called).
     """
+
+    def __init__(self, params: FrameDiffParams = FrameDiffParams()) -> None:
+        if not isinstance(params, FrameDiffParams):
+            raise SteadyStyleError(f"params must be FrameDiffParams, got {type(params).__name__}")
+        self.params = params
+        self.reset()
 
     def reset(self) -> None:
         """Forget the previous frame and output: the next call starts a new clip."""
@@ -257,16 +239,14 @@ class FrameDiffStabilizer(_Stabilizer):
             got = f"{_hw(frame.shape)} {frame.dtype}" if isinstance(frame, np.ndarray) else type(frame).__name__
             raise SteadyStyleError(f"expected an H×W×3 uint8 RGB frame, got {got}")
         grey = grey_level(frame)
+        if self._prev_grey is not None and grey.shape != self._prev_grey.shape:
+            self.reset()  # a new frame size starts a new clip
         if self._prev_output is None or self._prev_grey is None:
             self._prev_output = np.array(self._stylized(stylize, frame.shape), copy=True)
             self._prev_grey = grey
             self.last_mask = None
             self.last_foreground_fraction = 1.0
             return self._prev_output.copy()
-        if grey.shape != self._prev_grey.shape:
-            raise SteadyStyleError(
-                f"frame size changed from {_hw(self._prev_grey.shape)} to {_hw(grey.shape)}; call reset() between clips"
-            )
         p = self.params
         mask = close_mask(background_mask(self._prev_grey, grey, p.threshold), **p.closing())
         foreground = mask.size - int(np.count_nonzero(mask))
@@ -276,146 +256,3 @@ class FrameDiffStabilizer(_Stabilizer):
         self.last_mask = mask
         self.last_foreground_fraction = foreground / mask.size
         return self._prev_output.copy()
-
-
-# --------------------------------------------------------------------------- PyTorch twins
-
-
-def grey_level_torch(frame: torch.Tensor) -> torch.Tensor:
-    """Eq. 1 on the tensor's device: N×3×H×W RGB (0–255) -> N×1×H×W float32 grey levels.
-
-    Computed as (R + G + B) / 3 in float32 with a true division (not a multiplication by 1/3),
-    so it equals ``grey_level`` bit for bit on the same pixel values.
-    """
-    if not isinstance(frame, torch.Tensor) or frame.ndim != 4 or frame.shape[1] != 3:
-        shape = tuple(frame.shape) if isinstance(frame, torch.Tensor) else type(frame).__name__
-        raise SteadyStyleError(f"expected an N×3×H×W RGB tensor, got {shape}")
-    f = frame.to(torch.float32)
-    total = f[:, 0:1] + f[:, 1:2] + f[:, 2:3]
-    # A same-device 0-dim tensor: CUDA turns division by a CPU scalar into a multiplication by its
-    # reciprocal, which rounds differently from NumPy's division.
-    three = torch.full((), 3.0, dtype=torch.float32, device=f.device)
-    return torch.div(total, three)
-
-
-def background_mask_torch(grey_prev: torch.Tensor, grey_cur: torch.Tensor, threshold: float) -> torch.Tensor:
-    """Eqs. 2–3 on the tensor's device: N×1×H×W float32 grey levels -> N×1×H×W bool, True = background."""
-    t = float(np.float32(_check_threshold(threshold)))  # exactly representable in float32
-    if grey_prev.shape != grey_cur.shape:
-        raise SteadyStyleError(f"grey levels differ in shape: {tuple(grey_prev.shape)} vs {tuple(grey_cur.shape)}")
-    d = grey_cur.to(torch.float32) - grey_prev.to(torch.float32)
-    return d.abs() <= t
-
-
-def _max_filter(x: torch.Tensor, kernel: int) -> torch.Tensor:
-    """Max over a kernel×kernel square centred on each pixel; outside the frame is ignored.
-
-    max_pool2d pads with −inf, so padding never wins; done as two 1-D passes (separable).
-    """
-    r = kernel // 2
-    x = F.max_pool2d(x, kernel_size=(kernel, 1), stride=1, padding=(r, 0))
-    return F.max_pool2d(x, kernel_size=(1, kernel), stride=1, padding=(0, r))
-
-
-def close_mask_torch(
-    mask: torch.Tensor,
-    dilate_kernel: int = 3,
-    dilate_iterations: int = 2,
-    erode_kernel: int = 5,
-    erode_iterations: int = 5,
-) -> torch.Tensor:
-    """Eq. 4 on the tensor's device, identical to ``close_mask`` (cv2) for odd kernels.
-
-    mask: N×1×H×W bool or float 0/1 (nonzero = background).  Dilation is ``max_pool2d``, erosion
-    is ``-max_pool2d(-x)``; max_pool2d pads with −inf, so pixels outside the frame never count.
-    Returns N×1×H×W bool, True = background.
-    """
-    dk = _check_kernel("dilate_kernel", dilate_kernel)
-    di = _check_iterations("dilate_iterations", dilate_iterations)
-    ek = _check_kernel("erode_kernel", erode_kernel)
-    ei = _check_iterations("erode_iterations", erode_iterations)
-    if mask.ndim != 4 or mask.shape[1] != 1:
-        raise SteadyStyleError(f"expected an N×1×H×W mask, got shape {tuple(mask.shape)}")
-    x = (mask != 0).to(torch.float32)
-    if dk > 1:
-        for _ in range(di):
-            x = _max_filter(x, dk)
-    if ek > 1:
-        for _ in range(ei):
-            x = -_max_filter(-x, ek)
-    return x > 0.5
-
-
-def composite_torch(prev_output: torch.Tensor, stylized: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Eq. 5 on the tensor's device.
-
-    prev_output, stylized: N×3×H×W.  mask: N×1×H×W bool or float 0/1, nonzero = background.
-    Returns a new N×3×H×W tensor: prev_output where the mask is set, stylized elsewhere.
-    """
-    if prev_output.shape != stylized.shape:
-        raise SteadyStyleError(
-            f"stylized tensor is {tuple(stylized.shape)}, previous output is {tuple(prev_output.shape)}"
-        )
-    n, _, h, w = prev_output.shape
-    if tuple(mask.shape) != (n, 1, h, w):
-        raise SteadyStyleError(f"mask is {tuple(mask.shape)}, expected {(n, 1, h, w)}")
-    return torch.where(mask != 0, prev_output, stylized.to(prev_output.dtype))
-
-
-class TorchFrameDiffStabilizer(_Stabilizer):
-    """The paper's stabilizer on N×3×H×W float RGB tensors (0–255), on the tensors' device.
-
-    The batch holds N independent streams of the same size (usually N = 1).  Masks stay on the
-    device; the only host transfer per frame is one boolean (is the closed mask background
-    everywhere?), which decides whether ``stylize()`` is called at all — it is skipped only when
-    no pixel of any stream moved.  ``stylize()`` must return S(t) as an N×3×H×W tensor.
-
-    last_mask: closed background mask of the last call (N×1×H×W bool, True = background), None on
-        the first frame.  last_foreground_fraction: fraction of pixels re-stylized at the last call
-        (1.0 on the first frame), computed when read.
-    """
-
-    def reset(self) -> None:
-        """Forget the previous frame and output: the next call starts a new clip."""
-        self._prev_grey: torch.Tensor | None = None
-        self._prev_output: torch.Tensor | None = None
-        self.last_mask: torch.Tensor | None = None
-
-    @property
-    def last_foreground_fraction(self) -> float:
-        if self.last_mask is None:
-            return 1.0
-        return 1.0 - float(self.last_mask.to(torch.float32).mean())
-
-    def _stylized(self, stylize: Callable[[], torch.Tensor], frame: torch.Tensor) -> torch.Tensor:
-        s = stylize()
-        if not isinstance(s, torch.Tensor) or s.shape != frame.shape or s.device != frame.device:
-            got = f"{tuple(s.shape)} on {s.device}" if isinstance(s, torch.Tensor) else type(s).__name__
-            raise SteadyStyleError(
-                f"stylize() must return a {tuple(frame.shape)} tensor on {frame.device}, got {got}"
-            )
-        return s
-
-    def __call__(self, frame: torch.Tensor, stylize: Callable[[], torch.Tensor]) -> torch.Tensor:
-        """Stabilize one frame: N×3×H×W float RGB (0–255) in, output O(t) of the same shape out."""
-        if not isinstance(frame, torch.Tensor) or frame.ndim != 4 or frame.shape[1] != 3:
-            shape = tuple(frame.shape) if isinstance(frame, torch.Tensor) else type(frame).__name__
-            raise SteadyStyleError(f"expected an N×3×H×W RGB tensor, got {shape}")
-        grey = grey_level_torch(frame)
-        if self._prev_output is None or self._prev_grey is None:
-            self._prev_output = self._stylized(stylize, frame).clone()
-            self._prev_grey = grey
-            self.last_mask = None
-            return self._prev_output.clone()
-        if grey.shape != self._prev_grey.shape or grey.device != self._prev_grey.device:
-            raise SteadyStyleError(
-                f"frame changed from {tuple(self._prev_grey.shape)} on {self._prev_grey.device} to "
-                f"{tuple(grey.shape)} on {grey.device}; call reset() between clips"
-            )
-        p = self.params
-        mask = close_mask_torch(background_mask_torch(self._prev_grey, grey, p.threshold), **p.closing())
-        if not bool(mask.all()):  # the one host sync per frame
-            self._prev_output = composite_torch(self._prev_output, self._stylized(stylize, frame), mask)
-        self._prev_grey = grey
-        self.last_mask = mask
-        return self._prev_output.clone()

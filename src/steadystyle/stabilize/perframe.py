@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+import numpy as np
 
-Frame = TypeVar("Frame")
+from .base import Stylize, register
 
 
+@register("per-frame", summary="no stabilization: every frame stylized on its own (flickers)")
 class PerFrame:
-    """Stabilizer interface with no memory: returns S(t) for every frame (NumPy or torch frames)."""
+    """No memory: returns S(t) for every frame."""
 
     last_foreground_fraction: float = 1.0
     last_mask = None
@@ -16,5 +17,5 @@ class PerFrame:
     def reset(self) -> None:
         """Nothing to forget."""
 
-    def __call__(self, frame: Frame, stylize: Callable[[], Frame]) -> Frame:
+    def __call__(self, frame: np.ndarray, stylize: Stylize) -> np.ndarray:
         return stylize()

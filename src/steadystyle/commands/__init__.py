@@ -1,0 +1,16 @@
+"""Subcommands that live in their own modules.
+
+Each module named in ``MODULES`` defines ``add_parser(sub)``, which adds its subparser and sets
+``run`` (a function of the parsed arguments returning the exit status) with ``set_defaults``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+MODULES = ("live",)
+
+
+def add_command_parsers(sub) -> None:
+    for name in MODULES:
+        importlib.import_module(f"{__name__}.{name}").add_parser(sub)

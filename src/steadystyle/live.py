@@ -1,0 +1,234 @@
+"""A live call: camera (or a file replayed at its own pace) → stylizer → stabilizer → window,
+virtual camera and/or recording, through the one frame loop.
+
+Threads: capture keeps only the newest frame (:class:`~steadystyle.sources.Newest`), the loop
+runs the network in the calling thread, and each live output runs in its own newest-only sink
+thread; a recording keeps every frame the loop produced (bounded queue).  Latency never builds
+up: a slow network drops frames at the capture side instead of queueing them.
+
+Stops on ``--duration``, end of a replayed file, ``q`` in the window, Ctrl-C or SIGTERM; a
+camera that is missing or lost is a one-line error; the recording is finalized on every stop
+(atomically: on an error it is discarded, any earlier file untouched).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import SteadyStyleError
+from .loop import FrameResult, LoopSummary, Processor, run
+from .sinks import Background, FileSink, Tee, VirtualCameraSink, WindowSink
+from .sources import CameraSource, FileSource, Frame, Newest, Paced
+from .stabilize.base import make_stabilizer, method_names, params_dict
+from .stats import FrameLog, StatusLine, machine_description, percentiles, summarize_ms, write_json
+from .stylizer import resize_image
+
+
+@dataclass
+class LiveOptions:
+    """What ``steadystyle live`` does.  size: (width, height) the frames are processed at."""
+
+    style: str
+    method: str = "frame-diff"
+    params: Any = None
+    camera: int = 0
+    input: str | None = None
+    size: tuple[int, int] | None = (320, 240)
+    backend: str = "auto"
+    device: str = "auto"
+    strength: float = 1.0
+    preserve_colors: bool = False
+    window: bool = False
+    virtual_camera: bool = False
+    record: str | None = None
+    duration: float | None = None
+    stats: str | None = None
+    status: bool = True
+    styles: list[str] = field(default_factory=list)  # keys 1–9 in the window
+
+
+class Resized:
+    """Source adapter: frames scaled to ``size`` (width, height) when they differ."""
+
+    def __init__(self, source: Iterable[Frame], size: tuple[int, int] | None) -> None:
+        self.source = source
+        self.size = size
+
+    def __iter__(self):
+        for frame in self.source:
+            if self.size and (frame.image.shape[1], frame.image.shape[0]) != self.size:
+                frame.image = resize_image(frame.image, *self.size)
+            yield frame
+
+    def close(self) -> None:
+        close = getattr(self.source, "close", None)
+        if close is not None:
+            close()
+
+
+def open_live_source(options: LiveOptions) -> tuple[Any, float]:
+    """The capture side: a camera, or a file paced at its own frame rate; returns (source, fps)."""
+    if options.input is not None:
+        source = FileSource(options.input)
+        fps = float(source.info.fps or 25)
+        paced: Iterable[Frame] = Paced(source)
+    else:
+        source = CameraSource(options.camera, size=options.size)
+        fps = source.fps
+        paced = source
+    return Newest(Resized(paced, options.size)), fps
+
+
+def make_stylizer(style: str, backend: str = "auto", device: str = "auto"):
+    """A stylizer for ``style`` on ``backend`` (``auto``: the fastest installed for the device)."""
+    from .stylizer import Stylizer
+
+    maker = getattr(Stylizer, "for_backend", None)
+    if maker is not None:
+        return maker(style, backend=backend, device=device)
+    if backend not in ("auto", "torch"):
+        raise SteadyStyleError(f"unknown backend {backend!r}; choose auto or torch")
+    return Stylizer(style, device=device)
+
+
+class EndOnError:
+    """Source adapter: a source that fails with a user-facing error (a lost camera) ends the
+    stream cleanly instead, so the outputs are closed and the recording finalized; the error is
+    kept in ``error`` for the caller to report."""
+
+    def __init__(self, source: Iterable[Frame]) -> None:
+        self.source = source
+        self.error: SteadyStyleError | None = None
+
+    def __iter__(self):
+        try:
+            yield from self.source
+        except SteadyStyleError as exc:
+            self.error = exc
+
+    def close(self) -> None:
+        close = getattr(self.source, "close", None)
+        if close is not None:
+            close()
+
+
+def _install_signal_handlers(stop: threading.Event) -> Callable[[], None]:
+    """Ctrl-C, SIGTERM and SIGHUP set ``stop``: a clean stop like ``q``, the recording finalized.
+    Returns a function restoring the previous handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    old = {}
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            old[sig] = signal.signal(sig, lambda *_: stop.set())
+    return lambda: [signal.signal(s, h) for s, h in old.items()]
+
+
+def run_live(options: LiveOptions, *, source: Any = None, fps: float | None = None, sinks: list | None = None,
+             stop: threading.Event | None = None, camera_factory: Callable[..., object] | None = None) -> dict[str, Any]:
+    """Run a live session; returns the statistics (also written to ``options.stats``).
+
+    ``source``/``fps``/``sinks``/``camera_factory`` replace the camera, outputs and virtual camera
+    in tests.  Statistics: delivered fps, capture→output latency p50/p95/max (ms), frames
+    dropped at capture and at the outputs, network and stabilizer ms, foreground fraction,
+    backend, machine.
+    """
+    stop = stop or threading.Event()
+    stylizer = make_stylizer(options.style, options.backend, options.device)
+    stabilizer = make_stabilizer(options.method, options.params)
+    processor = Processor(stylizer, stabilizer, strength=options.strength, preserve_colors=options.preserve_colors)
+    if source is None:
+        source, fps = open_live_source(options)
+    fps = fps or 30.0
+    outputs: list = list(sinks or [])
+    live_sinks: list[Background] = []
+    methods = method_names()
+    current = [options.method]
+
+    def on_key(key: str) -> None:
+        if key in ("q", "\x1b"):
+            stop.set()
+        elif key == "m":  # the next registered method, with its defaults
+            current[0] = methods[(methods.index(current[0]) + 1) % len(methods)]
+            processor.set_stabilizer(make_stabilizer(current[0]))
+        elif key.isdigit() and 1 <= int(key) <= len(options.styles):
+            processor.set_stylizer(make_stylizer(options.styles[int(key) - 1], options.backend, options.device))
+
+    try:
+        if options.window:
+            live_sinks.append(Background(WindowSink(on_key=on_key), newest_only=True))
+        if options.virtual_camera:
+            live_sinks.append(Background(VirtualCameraSink(fps=fps, camera_factory=camera_factory), newest_only=True))
+        record_sink = None
+        if options.record:
+            w, h = options.size or (None, None)
+            if w is None:
+                raise SteadyStyleError("--record needs --size WxH")
+            record_sink = FileSink(options.record, w, h, fps)
+            outputs.append(Background(record_sink))
+    except BaseException:
+        for s in live_sinks + outputs:
+            s.abort()
+        close = getattr(source, "close", None)
+        if close:
+            close()
+        raise
+    sink = Tee(live_sinks + outputs)
+    log = FrameLog()
+    observers: list = [log]
+    if options.status:
+        observers.append(StatusLine(log, dropped=lambda: getattr(source, "dropped", 0)))
+    restore = _install_signal_handlers(stop)
+    timer = None
+    if options.duration is not None:
+        timer = threading.Timer(options.duration, stop.set)
+        timer.daemon = True
+        timer.start()
+    guarded = EndOnError(source)
+    try:
+        summary = run(guarded, processor, sink, observers, stop=stop)
+    finally:
+        restore()
+        if timer is not None:
+            timer.cancel()
+    stats = live_stats(options, log, summary, source, live_sinks, stylizer, current[0])
+    if guarded.error is not None:
+        stats["stopped"] = str(guarded.error)
+    if options.stats:
+        write_json(options.stats, stats)
+    if guarded.error is not None:  # outputs were closed and the recording finalized; now say why
+        raise guarded.error
+    return stats
+
+
+def live_stats(options: LiveOptions, log: FrameLog, summary: LoopSummary, source: Any, live_sinks: list,
+               stylizer: Any, method: str) -> dict[str, Any]:
+    """The statistics of a live run as a JSON-ready dict."""
+    fg = log.foreground
+    return {
+        "frames": summary.frames, "stylized_frames": summary.stylized_frames,
+        "wall_seconds": round(summary.wall_seconds, 3), "stopped": summary.stopped,
+        "delivered_fps": round(log.delivered_fps(), 2),
+        "latency_ms": percentiles(log.latency_ms),
+        "dropped_at_capture": getattr(source, "dropped", 0),
+        "dropped_at_outputs": sum(s.dropped for s in live_sinks),
+        "network_ms": summarize_ms([v for v in log.stylize_ms if v > 0]),
+        "stabilize_ms": summarize_ms(log.stabilize_ms),
+        "foreground_fraction_mean": round(sum(fg) / len(fg), 4) if fg else None,
+        "style": getattr(stylizer, "name", str(options.style)), "method": method,
+        "params": params_dict(options.params) if options.params is not None else {},
+        "backend": getattr(stylizer, "backend", "torch"), "device": str(getattr(stylizer, "device", "cpu")),
+        "size": list(options.size) if options.size else None,
+        "strength": options.strength, "preserve_colors": options.preserve_colors,
+        "machine": machine_description(),
+    }
+
+
+__all__ = ["LiveOptions", "run_live", "open_live_source", "make_stylizer", "live_stats", "Resized"]
