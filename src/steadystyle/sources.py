@@ -183,29 +183,30 @@ class Newest(_Threaded):
     def __init__(self, source: Iterable[Frame]) -> None:
         super().__init__(source, "steadystyle-capture")
         self._cond = threading.Condition()
-        self._item: object | None = None
+        self._frame: Frame | None = None
+        self._end: object | None = None  # _END or a _Failure, delivered after the last frame
         self.dropped = 0
         self.delivered = 0
 
     def _put(self, item: object) -> None:
         with self._cond:
-            if isinstance(self._item, Frame) and isinstance(item, Frame):
-                self.dropped += 1
-            if self._item is _END or isinstance(self._item, _Failure):
-                return  # the end stays the end
-            self._item = item
+            if isinstance(item, Frame):
+                if self._frame is not None:
+                    self.dropped += 1
+                self._frame = item
+            elif self._end is None:
+                self._end = item
             self._cond.notify()
 
     def _get(self) -> object:
         with self._cond:
-            while self._item is None:
+            while self._frame is None and self._end is None:
                 self._cond.wait()
-            item, self._item = self._item, None
-            if isinstance(item, Frame):
+            if self._frame is not None:
+                frame, self._frame = self._frame, None
                 self.delivered += 1
-            elif item is _END or isinstance(item, _Failure):
-                self._item = item  # later reads see the end too
-            return item
+                return frame
+            return self._end
 
 
 class Paced:
