@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("live",)
+MODULES = ("live", "bench")
 
 
 def add_command_parsers(sub) -> None:
