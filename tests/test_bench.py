@@ -11,7 +11,7 @@ from steadystyle.stabilize import method_names
 
 def test_bench_measures_every_method_with_ratios(tiny_style):
     config = BenchConfig(sizes=((64, 48),), variants=("light",), backends=("torch", "no-such-backend"), frames=6,
-                         repeats=2, live_seconds=0.6, styles={"light": str(tiny_style)})
+                         repeats=2, live_seconds=0.6, file_seconds=0.3, styles={"light": str(tiny_style)})
     result = run_bench(config, progress=False)
     labels = {r["method"] for r in result["rows"]}
     assert labels == {label for label, _, _ in method_rows()} and set(method_names()) <= labels
@@ -23,13 +23,15 @@ def test_bench_measures_every_method_with_ratios(tiny_style):
     assert any("no-such-backend skipped" in n for n in result["notes"])
     live = result["live"][0]
     assert live["frames"] > 3 and live["latency_ms"]["p95"] is not None
+    file = result["file"][0]
+    assert file["frames"] == 8 and file["serial_ms_per_frame"] > 0 and file["threaded_ms_per_frame"] > 0
     table = markdown(result)
     assert "| 64x48 | light | torch | frame-diff |" in table and "delivered fps" in table
 
 
 def test_bench_command_writes_json_and_markdown(tmp_path, capsys):
     code = main(["bench", "-o", str(tmp_path / "b"), "--sizes", "64x48", "--variants", "light", "--backends", "torch",
-                 "--methods", "per-frame,frame-diff", "--frames", "3", "--repeats", "1", "--live-seconds", "0"])
+                 "--methods", "per-frame,frame-diff", "--frames", "3", "--repeats", "1", "--live-seconds", "0", "--file-seconds", "0"])
     assert code == 0
     data = json.loads((tmp_path / "b" / "bench.json").read_text())
     assert [r["method"] for r in data["rows"]][:1] == ["per-frame"] and "machine" in data

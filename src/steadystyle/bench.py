@@ -46,6 +46,7 @@ class BenchConfig:
     repeats: int = 3
     device: str = "cpu"
     live_seconds: float = 4.0
+    file_seconds: float = 4.0
     styles: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_STYLES))
 
 
@@ -119,6 +120,37 @@ def live_end_to_end(style: str, backend: str, size: tuple[int, int], seconds: fl
     return {k: stats[k] for k in keys} | {"size": list(size), "method": "frame-diff", "input_fps": 25}
 
 
+def file_throughput(style: str, size: tuple[int, int], seconds: float, device: str, repeats: int) -> dict[str, Any]:
+    """``stylize`` (per-frame, so every frame runs the network) of the built-in clip as an MP4,
+    serial vs decode/encode threads: median wall time per frame over ``repeats`` runs, and the
+    network's own median ms per frame from the same runs."""
+    from .evaluate.synthetic import CallClipConfig
+    from .pipeline import stylize_video
+    from .sinks import FileSink
+    from .stylizer import Stylizer
+
+    stylizer = Stylizer(style, device=device)
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = Path(tmp) / "call.mp4"
+        frames = clip_frames(size[0], size[1], round(seconds * CallClipConfig().fps))
+        sink = FileSink(clip, size[0], size[1], CallClipConfig().fps)
+        run(ArraySource(frames), Processor(lambda image: image, make_stabilizer("per-frame")), sink)
+        out: dict[str, Any] = {"size": list(size), "frames": len(frames), "method": "per-frame", "style": style}
+        network = []
+        for threads in (False, True):
+            walls = []
+            for i in range(repeats):
+                stats = stylize_video(clip, Path(tmp) / f"out-{threads}-{i}.mp4", stylizer, "per-frame", progress=False,
+                                      threads=threads, stats_path=Path(tmp) / "s.json")
+                walls.append(stats.wall_seconds * 1000.0 / stats.frames)
+                network.append(stats.timings["stylize"]["median_ms"])
+            out["threaded_ms_per_frame" if threads else "serial_ms_per_frame"] = round(statistics.median(walls), 3)
+        out["network_ms_median"] = round(statistics.median(network), 3)
+        out["speedup"] = round(out["serial_ms_per_frame"] / out["threaded_ms_per_frame"], 3)
+        out["threaded_over_network"] = round(out["threaded_ms_per_frame"] / out["network_ms_median"], 3)
+    return out
+
+
 def run_bench(config: BenchConfig, progress: bool = True) -> dict[str, Any]:
     """Measure everything in ``config``; returns the JSON-ready result."""
     rows, notes = [], []
@@ -155,7 +187,12 @@ def run_bench(config: BenchConfig, progress: bool = True) -> dict[str, Any]:
                 continue
             live.append(live_end_to_end(config.styles[config.variants[0]], backend, (320, 240), config.live_seconds,
                                         config.device))
+    files = []
+    if config.file_seconds > 0:
+        files.append(file_throughput(config.styles[config.variants[0]], (352, 288), config.file_seconds, config.device,
+                                     config.repeats))
     return {"machine": machine_description(), "config": dataclasses.asdict(config), "rows": rows, "live": live,
+            "file": files,
             "notes": sorted(set(notes)),
             "definition": "ms_per_frame: median over repeats of (wall time of one run / its frames), synthetic call "
                           "clip, network + stabilizer + controls, no decode/encode"}
@@ -181,6 +218,12 @@ def markdown(result: dict[str, Any]) -> str:
             lines.append(f"| {r['size'][0]}×{r['size'][1]} {r['method']} | {r['backend']} | {r['delivered_fps']:.1f} | "
                          f"{lat['p50']} / {lat['p95']} / {lat['max']} | {r['dropped_at_capture']} of "
                          f"{r['frames'] + r['dropped_at_capture']} |")
+    if result.get("file"):
+        lines += ["", "| file path (`stylize`, per-frame) | serial ms/frame | threaded ms/frame | speed-up | "
+                  "threaded ÷ network ms |", "|---|---|---|---|---|"]
+        for r in result["file"]:
+            lines.append(f"| {r['size'][0]}×{r['size'][1]}, {r['frames']} frames | {r['serial_ms_per_frame']:.1f} | "
+                         f"{r['threaded_ms_per_frame']:.1f} | {r['speedup']:.2f}× | {r['threaded_over_network']:.2f} |")
     for note in result["notes"]:
         lines.append(f"\n_{note}_")
     return "\n".join(lines) + "\n"

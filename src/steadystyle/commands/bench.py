@@ -24,6 +24,8 @@ def add_parser(sub) -> None:
     p.add_argument("--repeats", type=_positive_int, default=3, help="runs per cell; the median is kept (default 3)")
     p.add_argument("--live-seconds", type=_non_negative_float, default=4.0,
                    help="seconds of the live end-to-end replay per backend (0: skip)")
+    p.add_argument("--file-seconds", type=_non_negative_float, default=4.0,
+                   help="seconds of the file-path measurement (serial vs threaded stylize at 352x288; 0: skip)")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     p.set_defaults(run=run)
 
@@ -42,7 +44,8 @@ def run(args) -> int:
         get_method(m)
     config = BenchConfig(sizes=args.sizes or DEFAULT_SIZES, variants=variants,
                          backends=tuple(b for b in args.backends.split(",") if b), methods=methods,
-                         frames=args.frames, repeats=args.repeats, device=args.device, live_seconds=args.live_seconds)
+                         frames=args.frames, repeats=args.repeats, device=args.device, live_seconds=args.live_seconds,
+                         file_seconds=args.file_seconds)
     result = run_bench(config)
     json_path, md_path = write_report(result, args.output)
     print(markdown(result))
