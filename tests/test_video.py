@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -232,6 +233,64 @@ def test_decoding_error_midway_names_file_and_frame(tmp_path: Path) -> None:
     assert "\n" not in str(caught.value)
 
 
+def _written(path: Path, frames: int) -> Path:
+    with VideoWriter(path, W, H, 25) as writer:
+        for i in range(frames):
+            writer.write(pattern_image(i))
+    return path
+
+
+@pytest.mark.parametrize(("suffix", "phrase"), [
+    (".mp4", r"only (\d+) of the 60 frames the file announces"),  # index at the front: a count
+    (".mkv", r"video ends after (\d+) frames at [\d.]+ s of the 2\.40 s"),  # a duration only
+])
+def test_truncated_video_is_reported_with_counts(tmp_path: Path, suffix: str, phrase: str) -> None:
+    whole = _written(tmp_path / f"whole{suffix}", 60)
+    cut = tmp_path / f"cut{suffix}"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with VideoReader(whole) as reader:
+        assert len(list(reader)) == 60 and reader.frames_read == 60 and reader.warnings == []
+    with VideoReader(cut) as reader:
+        assert reader.warnings == []  # not known before the end
+        frames = list(reader)
+        assert 0 < len(frames) < 60 and reader.frames_read == len(frames)
+        assert len(reader.warnings) == 1
+        match = re.search(phrase, reader.warnings[0])
+        assert match and int(match.group(1)) == len(frames), reader.warnings
+        assert reader.warnings[0].startswith(str(cut)) and "\n" not in reader.warnings[0]
+        list(reader)  # a second pass reports it once, not twice
+        assert len(reader.warnings) == 1
+    if suffix == ".mp4":
+        assert reader.frames_announced == 60
+
+
+def test_partial_pass_is_not_a_truncation(tmp_path: Path) -> None:
+    with VideoReader(_written(tmp_path / "a.mp4", 30)) as reader:
+        for frame in reader:
+            if frame.index == 5:
+                break
+        assert reader.warnings == []
+
+
+def test_sequence_gap_names_the_missing_numbers(tmp_path: Path) -> None:
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in [1, 2, 3, 4, 6, 9, 10]:  # 5, 7 and 8 missing
+        cv2.imwrite(str(folder / f"img_{i:03d}.png"), pattern_image(i))
+    for source in (folder, folder / "img_%03d.png"):
+        with VideoReader(source) as reader:
+            assert len(reader.warnings) == 1  # known on opening
+            warning = reader.warnings[0]
+            assert "3 frames missing" in warning and "1–10" in warning and "number 5, 7–8" in warning
+            assert reader.frames_announced == 10
+            assert len(list(reader)) == 7 and len(reader.warnings) == 1
+    (folder / "img_005.png").write_bytes((folder / "img_004.png").read_bytes())
+    for i in (7, 8):
+        (folder / f"img_{i:03d}.png").write_bytes((folder / "img_004.png").read_bytes())
+    with VideoReader(folder) as reader:
+        assert reader.warnings == [] and reader.frames_announced == 10
+
+
 def test_audio_only_file_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "tone.m4a"
     with av.open(str(path), "w", format="mp4") as container:
@@ -350,7 +409,10 @@ def test_png_sequence_round_trip_is_exact(tmp_path: Path) -> None:
         assert all(np.array_equal(f.image, im) for f, im in zip(reader, images))
 
     folder = tmp_path / "new_folder"  # does not exist yet: created whole at close
-    with VideoWriter(folder, 65, 47, 25) as writer:
+    with pytest.raises(SteadyStyleError, match=r"no extension.*\.mp4.*%06d\.png.*ending in /"):
+        VideoWriter(folder, 65, 47, 25)  # a name without extension is not guessed to be a folder
+    assert not folder.exists()
+    with VideoWriter(f"{folder}/", 65, 47, 25) as writer:  # the trailing / says "folder"
         for image in images[:2]:
             writer.write(image)
     assert sorted(p.name for p in folder.iterdir()) == ["000001.png", "000002.png"]
@@ -403,16 +465,16 @@ class Boom(Exception):
     pass
 
 
-@pytest.mark.parametrize("name", ["out.mp4", "out.mkv", "seq/%04d.png", "newdir"])
+@pytest.mark.parametrize("name", ["out.mp4", "out.mkv", "seq/%04d.png", "newdir/"])
 @pytest.mark.parametrize("error", [Boom, KeyboardInterrupt])
 def test_failed_write_leaves_nothing(tmp_path: Path, name: str, error: type[BaseException]) -> None:
     (tmp_path / "seq").mkdir()
-    out = tmp_path / name
+    out = os.path.join(tmp_path, name)  # a str: Path would drop the trailing / of "newdir/"
     with pytest.raises(error):
         with VideoWriter(out, W, H, 25) as writer:
             writer.write(pattern_image(0))
             raise error()
-    assert not out.exists()
+    assert not os.path.exists(out)
     assert leftovers(tmp_path) == [] and list((tmp_path / "seq").iterdir()) == []
 
 
@@ -484,13 +546,19 @@ def test_refuses_output_equal_to_input(tmp_path: Path) -> None:
 def test_check_output_path_errors(tmp_path: Path) -> None:
     assert check_output_path(tmp_path / "a.mp4", tmp_path / "b.mp4") == tmp_path / "a.mp4"
     assert check_output_path(str(tmp_path / "frames") + "/", None) == tmp_path / "frames"
-    assert check_output_path(tmp_path / "frames", None) == tmp_path / "frames"  # no extension
+    (tmp_path / "made").mkdir()
+    assert check_output_path(tmp_path / "made", None) == tmp_path / "made"  # an existing folder
+    (tmp_path / "a-file.mp4").write_bytes(b"x")
     cases = {
         tmp_path / "missing" / "out.mp4": "does not exist",
         tmp_path / "out.avi": "unsupported",
         tmp_path / "out.gif": "unsupported",
         tmp_path / "%05d.jpg": ".png",
         tmp_path / "%d_%d.png": "exactly one",
+        tmp_path / "noext": "no extension; write a .mp4, .mov or .mkv file, a PNG pattern",
+        tmp_path / "a-file.mp4" / "out.mp4": "a-file.mp4 is a file, not a folder",
+        f"{tmp_path / 'a-file.mp4'}/": "a-file.mp4 is a file, not a folder",
+        tmp_path / "a-file.mp4" / "%05d.png": "a-file.mp4 is a file, not a folder",
     }
     for path, phrase in cases.items():
         with pytest.raises(SteadyStyleError, match=phrase):

@@ -41,6 +41,17 @@ def _odd_kernel(text: str) -> int:
     return value
 
 
+MIN_MAX_SIDE = 16
+"""The smallest ``--max-side`` any command accepts (pixels), the same as the Stylizer's."""
+
+
+def _max_side(text: str) -> int:
+    value = _positive_int(text)
+    if value < MIN_MAX_SIDE:
+        raise argparse.ArgumentTypeError(f"{text} must be at least {MIN_MAX_SIDE} pixels")
+    return value
+
+
 def _non_negative_float(text: str) -> float:
     try:
         value = float(text)
@@ -124,13 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--style", default=None, help="shipped style name (see 'steadystyle styles') or model file path")
     add_method_options(s)
     add_control_options(s)
-    s.add_argument("--max-side", type=_positive_int, default=None,
+    s.add_argument("--max-side", type=_max_side, default=None,
                    help="run the network with the longer side at most N pixels (sets stroke scale, saves memory)")
     s.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     s.add_argument("--side-by-side", action="store_true", help="write input | result side by side")
     s.add_argument("--stats", default=None, metavar="STATS.json", help="write per-frame foreground fraction and stage timings")
     s.add_argument("--crf", type=_non_negative_int, default=18, help="H.264 quality (lower is better, default 18)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--strict", action="store_true",
+                   help="treat a damaged input (missing numbered frames, a video shorter than announced) as an error")
 
     st = sub.add_parser("styles", help="list the shipped styles")
     st.add_argument("--json", action="store_true", help="print a JSON list")
@@ -194,7 +207,9 @@ def cmd_stylize(args) -> int:
     stats = stylize_video(args.input, args.output, args.style or default_style(), args.method, method_params(args),
                           max_side=args.max_side, device=args.device, side_by_side_output=args.side_by_side,
                           stats_path=args.stats, progress=not args.quiet, crf=args.crf, strength=args.strength,
-                          preserve_colors=args.preserve_colors)
+                          preserve_colors=args.preserve_colors, strict=args.strict)
+    for warning in stats.warnings:
+        print(f"steadystyle: warning: {warning}", file=sys.stderr)
     fg = sum(stats.foreground_fraction) / max(1, len(stats.foreground_fraction))
     print(f"wrote {args.output}: {stats.frames} frames, {stats.width}×{stats.height}, style {stats.style}, {args.method}, "
           f"{stats.frames / max(stats.wall_seconds, 1e-9):.1f} fps, mean foreground {fg:.1%}, "
@@ -238,7 +253,13 @@ def cmd_train(args) -> int:
     for key in ("content_weight", "style_weight", "tv_weight", "temporal_feature_weight"):
         if getattr(args, key) is not None:
             setattr(config, key, getattr(args, key))
-    path = train(config)
+    try:
+        path = train(config)
+    except KeyboardInterrupt as exc:
+        from .train.trainer import interrupted_report
+
+        print(interrupted_report(config, getattr(args, "argv", None)), file=sys.stderr)
+        return _interrupt_status(exc)
     print(f"wrote {path}")
     return 0
 
@@ -246,17 +267,60 @@ def cmd_train(args) -> int:
 COMMANDS = {"stylize": cmd_stylize, "styles": cmd_styles, "demo": cmd_demo, "train": cmd_train}
 
 
+_STOP_SIGNALS = ("SIGTERM", "SIGHUP")
+
+
+def _raise_on_signals() -> dict[int, object]:
+    """Make SIGTERM and SIGHUP raise :class:`Interrupted` (a KeyboardInterrupt) in the main
+    thread, so they clean up like Ctrl-C; later signals are ignored while that cleanup runs.
+    Returns the previous handlers (empty when not called from the main thread)."""
+    import signal
+    import threading
+
+    from .errors import Interrupted
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    fired = False
+
+    def handler(signum: int, frame: object) -> None:
+        nonlocal fired
+        if not fired:
+            fired = True
+            raise Interrupted(signum)
+
+    previous: dict[int, object] = {}
+    for name in _STOP_SIGNALS:
+        number = getattr(signal, name, None)
+        if number is not None:
+            previous[number] = signal.signal(number, handler)
+    return previous
+
+
+def _interrupt_status(exc: KeyboardInterrupt) -> int:
+    """128 + the signal's number (SIGINT: 130)."""
+    return 128 + int(getattr(exc, "signum", 2))
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
+    previous = _raise_on_signals()
     try:
         handler = COMMANDS.get(args.command) or args.run
         return handler(args)
     except SteadyStyleError as exc:
         print(f"steadystyle: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("steadystyle: interrupted; no output was written", file=sys.stderr)
-        return 130
+        return _interrupt_status(exc)
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
 
 
 if __name__ == "__main__":

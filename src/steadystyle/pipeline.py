@@ -11,6 +11,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any, Callable
 
 import numpy as np
@@ -18,7 +19,7 @@ import numpy as np
 from .errors import SteadyStyleError
 from .loop import FrameResult, Processor, run
 from .sinks import Background, FileSink, input_and_output
-from .sources import FileSource, ReadAhead
+from .sources import FileSource, Frame, ReadAhead
 from .stabilize.base import get_method, make_stabilizer, params_dict
 from .stats import FrameLog, Progress, machine_description, summarize_ms, write_json
 from .stylizer import Stylizer
@@ -47,18 +48,31 @@ class RunStats:
     foreground_fraction: list[float] = field(default_factory=list)
     timings: dict[str, Any] = field(default_factory=dict)
     per_frame_ms: list[dict[str, float]] = field(default_factory=list)
+    frames_announced: int | None = None  # what the input's container (or numbering) promised
+    warnings: list[str] = field(default_factory=list)  # input problems (gaps, truncation), one line each
 
     def to_json(self) -> dict[str, Any]:
         return {
             "input": self.input, "output": self.output, "style": self.style, "method": self.method,
             "device": self.device, "machine": machine_description(), "width": self.width, "height": self.height,
-            "fps": self.fps, "frames": self.frames, "stylized_frames": self.stylized_frames,
+            "fps": self.fps, "frames": self.frames, "frames_announced": self.frames_announced,
+            "warnings": self.warnings, "stylized_frames": self.stylized_frames,
             "wall_seconds": round(self.wall_seconds, 3),
             "frames_per_second": round(self.frames / self.wall_seconds, 3) if self.wall_seconds else None,
             "params": self.params, "controls": self.controls, "timings": self.timings,
             "foreground_fraction": [round(f, 5) for f in self.foreground_fraction],
             "per_frame_ms": self.per_frame_ms,
         }
+
+
+def _checked(source: FileSource, strict: bool) -> Iterator[Frame]:
+    """``source``'s frames; with ``strict``, a problem the reader found (gap, truncation) is raised
+    as :class:`SteadyStyleError` — at the start, or at the end before the sink is closed."""
+    if strict and source.reader.warnings:
+        raise SteadyStyleError(f"{source.reader.warnings[0]} (--strict)")
+    yield from source
+    if strict and source.reader.warnings:
+        raise SteadyStyleError(f"{source.reader.warnings[0]} (--strict)")
 
 
 class _Callback:
@@ -88,6 +102,7 @@ def stylize_video(
     strength: float = 1.0,
     preserve_colors: bool = False,
     threads: bool = True,
+    strict: bool = False,
 ) -> RunStats:
     """Stylize a video file (or image sequence) and write the result, audio and timestamps kept.
 
@@ -99,6 +114,9 @@ def stylize_video(
     input | result, twice as wide.  ``stats_path`` receives :class:`RunStats` as JSON.  The
     output appears only when the whole video was written (temporary file, then rename).
     ``threads``: decode and encode in their own threads (the default; False runs serially).
+    An input that is not what it claims (a numbered sequence with gaps, a video shorter than its
+    container announces) is reported in ``RunStats.warnings``; with ``strict`` it is a
+    :class:`SteadyStyleError` instead and no output is written.
     """
     stylizer = style if isinstance(style, Stylizer) else Stylizer(style, device=device, max_side=max_side)
     stabilizer = make_stabilizer(method, params)
@@ -108,6 +126,8 @@ def stylize_video(
     with FileSource(input) as source:
         info = source.info
         check_output_path(output, input)
+        if strict and source.reader.warnings:  # known on opening: fail before any output exists
+            raise SteadyStyleError(f"{source.reader.warnings[0]} (--strict)")
         stats = RunStats(str(input), str(output), stylizer.name, method, str(stylizer.device),
                          width=info.width, height=info.height, fps=float(info.fps), params=params_dict(used),
                          controls={"strength": processor.strength, "preserve_colors": processor.preserve_colors})
@@ -118,7 +138,8 @@ def stylize_video(
         observers: list = [log, Progress(info.frame_count, Path(str(input)).name, progress)]
         if on_frame:
             observers.append(_Callback(on_frame))
-        frames = ReadAhead(source) if threads else source
+        checked = _checked(source, strict)
+        frames = ReadAhead(checked) if threads else checked
         sink = Background(file_sink) if threads else file_sink
         start = time.perf_counter()
         try:
@@ -127,6 +148,7 @@ def stylize_video(
             observers[1].close()
     stats.wall_seconds = time.perf_counter() - start
     stats.frames, stats.stylized_frames = summary.frames, summary.stylized_frames
+    stats.frames_announced, stats.warnings = source.reader.frames_announced, list(source.reader.warnings)
     stats.foreground_fraction = log.foreground
     columns = {"decode": source.decode_ms, "stylize": log.stylize_ms, "stabilize": log.stabilize_ms,
                "encode": file_sink.encode_ms}

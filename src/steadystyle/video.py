@@ -50,6 +50,8 @@ __all__ = [
     "VideoWriter",
     "check_output_path",
     "is_image_sequence",
+    "sequence_gaps",
+    "OUTPUT_FORMS",
 ]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -137,15 +139,24 @@ def _pattern_regex(pattern_name: str, where: Path) -> re.Pattern[str]:
     return re.compile(re.escape(prefix) + r"(\d+)" + re.escape(suffix) + r"\Z")
 
 
+def _missing_folder(path: Path, folder: Path) -> SteadyStyleError:
+    """The error for a sequence whose folder is not there: missing, or a file in its place."""
+    if folder.exists():
+        return SteadyStyleError(f"{path}: {folder} is a file, not a folder")
+    return SteadyStyleError(f"{path}: folder {folder} does not exist")
+
+
 def _sequence_files(path: Path) -> list[Path]:
     """The image files of a sequence input, in frame order."""
     if path.is_dir():
         files = [p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
         return sorted(files, key=lambda p: _natural_key(p.name))
+    if not _PRINTF_FIELD.search(path.name):  # "name/" given for a folder that is not one
+        raise _missing_folder(path, path)
     regex = _pattern_regex(path.name, path)
     folder = path.parent
     if not folder.is_dir():
-        raise SteadyStyleError(f"{path}: folder {folder} does not exist")
+        raise _missing_folder(path, folder)
     numbered = []
     for entry in folder.iterdir():
         match = regex.match(entry.name)
@@ -154,10 +165,51 @@ def _sequence_files(path: Path) -> list[Path]:
     return [entry for _, entry in sorted(numbered)]
 
 
+_NUMBERED = re.compile(r"\A(.*?)(\d+)(\D*)\Z")
+
+
+def _frame_numbers(files: list[Path]) -> list[int] | None:
+    """The frame numbers of a sequence's files when all share one ``prefix<number>suffix``
+    pattern (``f1.png`` … ``f10.png``), else ``None``."""
+    parts = [_NUMBERED.match(f.name) for f in files]
+    if not parts or not all(parts):
+        return None
+    if len({(m.group(1), m.group(3).lower()) for m in parts if m}) != 1:
+        return None
+    return [int(m.group(2)) for m in parts if m]
+
+
+def _ranges(numbers: list[int], limit: int = 8) -> str:
+    """``[5, 7, 8, 9]`` → ``"5, 7–9"`` (at most ``limit`` runs, then ``…``)."""
+    runs: list[tuple[int, int]] = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], n)
+        else:
+            runs.append((n, n))
+    text = [str(a) if a == b else f"{a}–{b}" for a, b in runs[:limit]]
+    return ", ".join(text) + (", …" if len(runs) > limit else "")
+
+
+def sequence_gaps(files: list[Path]) -> list[int]:
+    """Frame numbers missing between the first and last file of a numbered sequence (sorted);
+    empty when the numbering is complete or the names carry no common numbering."""
+    numbers = _frame_numbers(files)
+    if not numbers:
+        return []
+    present = set(numbers)
+    return [n for n in range(min(numbers), max(numbers) + 1) if n not in present]
+
+
 def _is_sequence_output(path: str | os.PathLike) -> bool:
-    """Outputs are PNG sequences when :func:`is_image_sequence` says so or the name has no
-    extension (a folder to be created)."""
-    return is_image_sequence(path) or not Path(os.fspath(path)).suffix
+    """Outputs are PNG sequences when :func:`is_image_sequence` says so: an existing folder, a
+    name ending in ``/`` (a folder to be created) or a ``%d`` pattern.  A name without an
+    extension is not guessed to be a folder (:func:`check_output_path` refuses it)."""
+    return is_image_sequence(path)
+
+
+OUTPUT_FORMS = ".mp4, .mov or .mkv file, a PNG pattern like out/%06d.png, or a folder ending in / (out/)"
+"""The output forms :func:`check_output_path` accepts, as named in its error messages."""
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -178,31 +230,37 @@ def check_output_path(
     """Check that ``output`` can be written and return it as a ``Path`` (``~`` expanded).
 
     Accepted outputs: ``.mp4``, ``.mov``, ``.mkv`` files, or a PNG sequence (a pattern like
-    ``out/%05d.png``, a directory, or a path ending in ``/``).  Raises :class:`SteadyStyleError`
-    if the output is the input file (or the input sequence's folder), if the folder it goes into
-    does not exist or is not writable, or if the extension is not supported.
+    ``out/%05d.png``, an existing directory, or a path ending in ``/``).  Raises
+    :class:`SteadyStyleError` if the output is the input file (or the input sequence's folder),
+    if the folder it goes into does not exist or is not writable, or if the name has no
+    extension or an unsupported one (the message names :data:`OUTPUT_FORMS`).
     """
-    out = Path(os.path.expanduser(os.fspath(output)))
-    sequence = _is_sequence_output(out)
+    text = os.path.expanduser(os.fspath(output))
+    out = Path(text)
+    sequence = _is_sequence_output(text)
+    if not sequence and not out.suffix:
+        if out.exists():
+            raise SteadyStyleError(f"{out}: is a file without an extension; write a {OUTPUT_FORMS}")
+        raise SteadyStyleError(f"{out}: output has no extension; write a {OUTPUT_FORMS}")
     if sequence:
         if _PRINTF_FIELD.search(out.name):
             _pattern_regex(out.name, out)
             if out.suffix.lower() != ".png":
                 raise SteadyStyleError(f"{out}: image sequence output must be .png")
         folder = _sequence_dir(out)
+        if folder.exists() and not folder.is_dir():
+            raise _missing_folder(out, folder)
         parent = folder if folder.is_dir() else folder.parent
     else:
         if out.suffix.lower() not in VIDEO_EXTENSIONS:
-            supported = ", ".join(VIDEO_EXTENSIONS)
             raise SteadyStyleError(
-                f"{out}: unsupported output type {out.suffix or '(no extension)'!r}; "
-                f"use {supported} or a PNG pattern like frames/%06d.png"
+                f"{out}: unsupported output type {out.suffix!r}; write a {OUTPUT_FORMS}"
             )
         if out.is_dir():
             raise SteadyStyleError(f"{out}: is a directory")
         parent = out.parent
     if not parent.is_dir():
-        raise SteadyStyleError(f"{out}: folder {parent} does not exist")
+        raise _missing_folder(out, parent)
     if not os.access(parent, os.W_OK | os.X_OK):
         raise SteadyStyleError(f"{out}: folder {parent} is not writable")
     if input is not None:
@@ -283,6 +341,13 @@ class VideoReader:
 
     The constructor already decodes the first frame, so missing, unreadable and empty inputs fail
     there with :class:`SteadyStyleError`; decoding errors later name the frame index.
+
+    Inputs that are not what they claim do not fail but are reported in :attr:`warnings` (one
+    line each, naming the file): a numbered image sequence with missing numbers (known once
+    constructed), and a video that ends before the frames or seconds its container announces
+    (a truncated file; known after a pass that reached the end).  :attr:`frames_announced` is the
+    container's frame count where it is reliable (MP4/MOV indexes, image sequences), else
+    ``None``; :attr:`frames_read` counts the frames of the last pass.
     """
 
     def __init__(self, path: str | os.PathLike, fps: float | None = None) -> None:
@@ -295,6 +360,11 @@ class VideoReader:
         self._first: av.VideoFrame | None = None  # peeked by __init__, handed out first
         self._frames: Iterator[av.VideoFrame] = iter(())
         self._timestamps = True  # False for raw streams: times are index / fps
+        self._opening_warnings: list[str] = []
+        self.warnings: list[str] = []
+        self.frames_announced: int | None = None
+        self.seconds_announced: float | None = None
+        self.frames_read = 0
         if is_image_sequence(path):
             self.info = self._open_sequence()
         else:
@@ -308,6 +378,16 @@ class VideoReader:
             raise SteadyStyleError(f"{self.path}: contains no frames")
         height, width = self._read_image(self._files[0], 0).shape[:2]
         fps = self._fps_override or DEFAULT_SEQUENCE_FPS
+        missing = sequence_gaps(self._files)
+        if missing:
+            numbers = _frame_numbers(self._files) or [0]
+            self._opening_warnings.append(
+                f"{self.path}: {len(missing)} frame{'s' if len(missing) > 1 else ''} missing from the "
+                f"numbered sequence {min(numbers)}–{max(numbers)} (number {_ranges(missing)}); "
+                f"the {len(self._files)} frames found are read one after the other"
+            )
+        self.warnings = list(self._opening_warnings)
+        self.frames_announced = len(self._files) + len(missing)
         return VideoInfo(width, height, fps, len(self._files), has_audio=False, rotation=0)
 
     def _open_video(self) -> VideoInfo:
@@ -326,6 +406,7 @@ class VideoReader:
             fps = _stream_fps(stream) or DEFAULT_SEQUENCE_FPS
             if not self._timestamps and self._fps_override:
                 fps = self._fps_override
+            self.frames_announced, self.seconds_announced = _announced(self._container, stream)
             rotation = round(self._first.rotation / 90) * 90 % 360
             width, height = self._first.width, self._first.height
             if rotation in (90, 270):
@@ -359,9 +440,36 @@ class VideoReader:
     # -- iteration -----------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[VideoFrame]:
+        self.warnings = list(self._opening_warnings)
+        self.frames_read = 0
         if self._files is not None:
-            return self._iter_sequence()
-        return self._iter_video()
+            return self._counted(self._iter_sequence())
+        return self._counted(self._iter_video(), check_end=True)
+
+    def _counted(self, frames: Iterator[VideoFrame], check_end: bool = False) -> Iterator[VideoFrame]:
+        """Count the frames handed out; at the natural end, compare with what was announced."""
+        last: VideoFrame | None = None
+        for last in frames:
+            self.frames_read += 1
+            yield last
+        if check_end and last is not None:
+            problem = self._shortfall(last.time)
+            if problem:
+                self.warnings.append(problem)
+
+    def _shortfall(self, last_time: float) -> str | None:
+        """A one-line description of a video that ended early, or ``None``."""
+        read, announced = self.frames_read, self.frames_announced
+        if announced is not None and read < announced:
+            return (f"{self.path}: only {read} of the {announced} frames the file announces could be "
+                    f"decoded (truncated or damaged file?)")
+        seconds = self.seconds_announced
+        step = 1 / float(self.info.fps)
+        end = last_time + step
+        if announced is None and seconds is not None and end < seconds - max(2 * step, 0.1):
+            return (f"{self.path}: video ends after {read} frames at {end:.2f} s of the {seconds:.2f} s "
+                    f"the file announces (truncated or damaged file?)")
+        return None
 
     def _read_image(self, file: Path, index: int) -> np.ndarray:
         try:
@@ -440,6 +548,31 @@ class VideoReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_COUNTED_FORMATS = ("mov", "mp4")  # demuxers whose frame count comes from a sample index
+_DURATION_TAG = re.compile(r"\A(\d+):(\d\d):(\d\d(?:\.\d+)?)\Z")
+
+
+def _announced(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream
+) -> tuple[int | None, float | None]:
+    """(frames, seconds) the container announces for the video stream, each ``None`` when unknown
+    or unreliable.  Frame counts are trusted only from MP4/MOV sample indexes (AVI headers, for
+    one, count packed and dropped frames); seconds come from the stream's own duration or its
+    Matroska ``DURATION`` tag, never from the container (audio may run longer)."""
+    frames = None
+    if any(name in _COUNTED_FORMATS for name in container.format.name.split(",")) and stream.frames > 0:
+        frames = int(stream.frames)
+    seconds = None
+    if stream.duration and stream.time_base:
+        seconds = float(stream.duration * stream.time_base)
+    else:
+        match = _DURATION_TAG.match(str(stream.metadata.get("DURATION", "")))
+        if match:
+            hours, minutes, secs = match.groups()
+            seconds = int(hours) * 3600 + int(minutes) * 60 + float(secs)
+    return frames, (seconds if seconds and seconds > 0 else None)
 
 
 def _prepend(first: av.VideoFrame, rest: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
@@ -568,6 +701,7 @@ class VideoWriter:
         if not fps or fps <= 0:
             raise SteadyStyleError(f"frame rate must be positive, got {fps}")
         self.path = check_output_path(path, audio_from)
+        self._sequence = _is_sequence_output(os.path.expanduser(os.fspath(path)))  # before "out/" loses its /
         self.width, self.height = int(width), int(height)
         self.fps = fps if isinstance(fps, Fraction) else Fraction(fps).limit_denominator(1001)
         self.overwrite = overwrite
@@ -576,7 +710,6 @@ class VideoWriter:
         self._finished = False
         self._container: av.container.OutputContainer | None = None
         self._audio: _AudioCopy | None = None
-        self._sequence = _is_sequence_output(self.path)
         if self._sequence:
             self._init_sequence()
         else:

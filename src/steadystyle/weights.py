@@ -12,6 +12,7 @@ import json
 import os
 import re
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,9 @@ def save_model(network: TransformerNet, path: str | os.PathLike, metadata: dict[
     meta["architecture"] = network.config.to_dict()
     meta["format_version"] = FORMAT_VERSION
     tensors = {k: v.detach().to("cpu", dtype).contiguous() for k, v in network.state_dict().items()}
+    bad = sorted(k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all())
+    if bad:  # a diverged network, or weights beyond the file's precision (fp16: |w| > 65504)
+        raise SteadyStyleError(f"{path}: refusing to save weights with NaN or infinite values ({bad[0]})")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     os.close(fd)
     try:
@@ -102,6 +106,8 @@ def load_model(path: str | os.PathLike) -> StyleModel:
     holding more than plain weights, or weights that do not fit the architecture.
     """
     path = Path(path)
+    if path.is_dir():
+        raise SteadyStyleError(f"{path}: is a folder, not a model file (give a .safetensors or .pth file)")
     if not path.is_file():
         raise SteadyStyleError(f"{path}: no such model file")
     if path.suffix == ".safetensors":
@@ -123,6 +129,10 @@ def load_model(path: str | os.PathLike) -> StyleModel:
                 "source": "pytorch/examples fast_neural_style checkpoint"}
     network = TransformerNet(config)
     state = {k: v.float() for k, v in state.items()}
+    bad = sorted(k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all())
+    if bad:
+        raise SteadyStyleError(f"{path}: weights contain NaN or infinite values ({bad[0]}"
+                               f"{f' and {len(bad) - 1} more' if len(bad) > 1 else ''}): a corrupt or diverged model")
     try:
         network.load_state_dict(state, strict=True)
     except RuntimeError as exc:
@@ -136,7 +146,9 @@ def load_model(path: str | os.PathLike) -> StyleModel:
 
 def _load_foreign(path: Path) -> dict[str, torch.Tensor]:
     try:
-        obj = torch.load(str(path), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's pickle-protocol warning would precede our one line
+            warnings.simplefilter("ignore")
+            obj = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
         text = str(exc)
         if "weights_only" in text or "Unsupported global" in text:

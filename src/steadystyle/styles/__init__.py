@@ -47,6 +47,9 @@ def load_style(name_or_path: str | os.PathLike) -> StyleModel:
     if text in shipped:
         return load_model(shipped[text])
     path = Path(text).expanduser()
+    if path.is_dir():
+        raise SteadyStyleError(f"{path}: is a folder, not a style; give a shipped style name or a model file "
+                               f"(.safetensors, .pth)")
     if path.exists() or path.suffix in (".safetensors", ".pth", ".model", ".pt"):
         return load_model(path)
     known = ", ".join(shipped) or "none installed"

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shlex
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -87,8 +89,19 @@ class TrainConfig:
             raise SteadyStyleError("image-size must be a multiple of 4")
         if self.lr <= 0 or min(self.content_weight, self.style_weight, self.tv_weight) < 0:
             raise SteadyStyleError("learning rate must be positive and loss weights non-negative")
-        if not Path(self.output).parent.is_dir():
-            raise SteadyStyleError(f"{Path(self.output).parent}: output folder does not exist")
+        output = Path(self.output)
+        if output.suffix.lower() != ".safetensors":
+            raise SteadyStyleError(f"{output}: the model is written as safetensors; name it "
+                                   f"{output.with_suffix('.safetensors').name} (a .safetensors file)")
+        folder = output.parent
+        if folder.exists() and not folder.is_dir():
+            raise SteadyStyleError(f"{output}: {folder} is a file, not a folder")
+        if not folder.is_dir():
+            raise SteadyStyleError(f"{folder}: output folder does not exist")
+        if output.is_dir():
+            raise SteadyStyleError(f"{output}: is a folder")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise SteadyStyleError(f"{output}: folder {folder} is not writable")
 
     def to_json(self) -> dict:
         return json.loads(json.dumps(asdict(self), default=str))
@@ -134,6 +147,7 @@ class Trainer:
         self.pairs = data.FramePairs(c.image_size, c.video_frames, self.content) if c.temporal != "none" else None
         self.style_grams = self._style_grams()
         self.iteration = 0
+        self.checkpoint_iteration: int | None = None  # iteration of the checkpoint on disk, if this run wrote or read one
         self.history: list[dict] = []
         self.seconds = 0.0
         if c.resume:
@@ -210,13 +224,22 @@ class Trainer:
                                                          pixel_weight=pw, feature_weight=c.temporal_feature_weight)
                 parts["temporal_pixel"], parts["temporal_feature"] = pix, feat
             total = sum(parts.values())
+        value = total.item()
+        if not math.isfinite(value):  # checked before the update: the weights stay the last good ones
+            raise SteadyStyleError(self._diverged(f"loss {value}"))
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.optimizer.step()
-        value = total.item()
-        if not math.isfinite(value):
-            raise SteadyStyleError(f"training diverged at iteration {self.iteration} (loss {value}); lower --lr")
+        if not all(torch.isfinite(p).all() for p in self.net.parameters()):
+            raise SteadyStyleError(self._diverged("weights became NaN or infinite"))
         return {k: v.item() for k, v in parts.items()} | {"total": value}
+
+    def _diverged(self, what: str) -> str:
+        """One line: where training diverged and what is left to resume from."""
+        ckpt = self.files["ckpt.pt"]
+        kept = (f"the last good checkpoint {ckpt} (iteration {self.checkpoint_iteration}) is kept"
+                if ckpt.is_file() and self.checkpoint_iteration is not None else "no checkpoint was written yet")
+        return f"training diverged at iteration {self.iteration + 1} ({what}); {kept}; lower --lr and resume"
 
     # ----- checkpoints ----------------------------------------------------------------------
     def save_checkpoint(self) -> None:
@@ -226,6 +249,7 @@ class Trainer:
                     "iteration": self.iteration, "seconds": self.seconds,
                     "history": json.dumps(self.history), "config": json.dumps(self.config.to_json())}, tmp)
         tmp.replace(path)
+        self.checkpoint_iteration = self.iteration
 
     def _load_checkpoint(self) -> None:
         path = self.files["ckpt.pt"]
@@ -238,11 +262,21 @@ class Trainer:
         except Exception as exc:
             raise SteadyStyleError(f"{path}: cannot resume from this checkpoint ({str(exc).splitlines()[0][:120]})") from None
         self.iteration = int(state["iteration"])
+        self.checkpoint_iteration = self.iteration
         self.seconds = float(state.get("seconds", 0.0))
         self.history = json.loads(state["history"])
 
     # ----- the loop -------------------------------------------------------------------------
     def run(self) -> Path:
+        """Train to ``iterations``; then write the model.  A file that cannot be written is a
+        one-line :class:`SteadyStyleError`."""
+        try:
+            return self._run()
+        except OSError as exc:
+            name = exc.filename or self.config.output
+            raise SteadyStyleError(f"{name}: cannot write ({exc.strerror or exc})") from None
+
+    def _run(self) -> Path:
         c = self.config
         from tqdm import tqdm
 
@@ -330,6 +364,38 @@ class Trainer:
         rows = [np.concatenate([a, b], axis=1) for a, b in zip(
             x.permute(0, 2, 3, 1).round().byte().cpu().numpy(), y.permute(0, 2, 3, 1).round().byte().cpu().numpy())]
         cv2.imwrite(str(self.files["samples.jpg"]), cv2.cvtColor(np.concatenate(rows, axis=0), cv2.COLOR_RGB2BGR))
+
+
+def interrupted_report(config: TrainConfig, argv: list[str] | None = None) -> str:
+    """What an interrupted ``train`` leaves and how to resume, for the user (two lines).
+
+    Names the checkpoint (with its iteration), log and sample files that exist next to the
+    output, and the exact command that resumes: ``argv`` (the ``train`` arguments) plus
+    ``--resume``.
+    """
+    files = paths_for(Path(config.output))
+    ckpt = files["ckpt.pt"]
+    iteration = None
+    if ckpt.is_file():
+        try:
+            iteration = int(torch.load(str(ckpt), map_location="cpu", weights_only=True)["iteration"])
+        except Exception:  # a checkpoint being written when the signal came: report the file only
+            iteration = None
+    where = []
+    if ckpt.is_file():
+        where.append(f"checkpoint {ckpt}" + (f" (iteration {iteration})" if iteration is not None else ""))
+    for key, label in (("log.jsonl", "log"), ("samples.jpg", "samples"), ("loss.png", "loss curves")):
+        if files[key].is_file():
+            where.append(f"{label} {files[key]}")
+    line = "steadystyle: training interrupted; the model was not written; " + (
+        ", ".join(where) if where else "no files were written yet")
+    if not ckpt.is_file():
+        return line + "\nsteadystyle: no checkpoint yet: run the same command again to start over"
+    args = list(argv) if argv is not None else ["train", "--style-image", str(config.style_image), "--content",
+                                                 *map(str, config.content), "-o", str(config.output)]
+    if "--resume" not in args:
+        args.append("--resume")
+    return line + "\nsteadystyle: resume with: " + shlex.join(["steadystyle", *args])
 
 
 def train(config: TrainConfig) -> Path:
