@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("live", "bench")
+MODULES = ("live", "bench", "batch")
 
 
 def add_command_parsers(sub) -> None:
