@@ -1,6 +1,8 @@
 """Training: losses, loss networks, a few iterations of a tiny run, checkpoints and resume."""
 
 import json
+import shlex
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -160,3 +162,64 @@ def test_frame_pairs_from_a_folder_of_consecutive_frames(tmp_path):
         a, b = pairs.pair(np.random.default_rng(seed))
         assert a.shape == b.shape == (32, 32, 3)
         assert int(b[0, 0, 0]) - int(a[0, 0, 0]) == 50
+
+
+def test_nan_loss_stops_with_one_line_and_keeps_the_last_good_checkpoint(tmp_path, images, monkeypatch):
+    real_tv = losses.total_variation
+    calls = {"n": 0}
+
+    def tv_turning_nan(image):  # iteration 3's loss is NaN (a diverged run)
+        calls["n"] += 1
+        value = real_tv(image)
+        return value * float("nan") if calls["n"] == 3 else value
+
+    monkeypatch.setattr(losses, "total_variation", tv_turning_nan)
+    config = tiny_config(tmp_path, images, iterations=5, checkpoint_every=1)
+    with pytest.raises(SteadyStyleError) as caught:
+        train(config)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "diverged at iteration 3 (loss nan)" in message
+    assert f"last good checkpoint {tmp_path / 'm.ckpt.pt'} (iteration 2) is kept" in message
+    assert not (tmp_path / "m.safetensors").exists()
+    state = torch.load(tmp_path / "m.ckpt.pt", weights_only=True)
+    assert state["iteration"] == 2 and all(torch.isfinite(v).all() for v in state["model"].values())
+    monkeypatch.setattr(losses, "total_variation", real_tv)  # the cause fixed: resume from there
+    path = train(tiny_config(tmp_path, images, iterations=3, checkpoint_every=1, resume=True))
+    assert read_metadata(path)["iterations"] == 3
+
+
+def test_nan_weights_are_never_saved(tmp_path):
+    from steadystyle.network import VARIANTS, TransformerNet
+    from steadystyle.weights import save_model
+
+    net = TransformerNet(VARIANTS["light"])
+    with torch.no_grad():
+        net.conv1.conv2d.weight[0, 0, 0, 0] = 1e6  # beyond float16: would be stored as inf
+    with pytest.raises(SteadyStyleError, match="NaN or infinite"):
+        save_model(net, tmp_path / "x.safetensors", {"name": "x"})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_train_output_must_be_a_writable_safetensors_file(tmp_path, images):
+    with pytest.raises(SteadyStyleError, match=r"m\.pth: the model is written as safetensors; name it m\.safetensors"):
+        Trainer(tiny_config(tmp_path, images, output=tmp_path / "m.pth"))
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SteadyStyleError, match="file is a file, not a folder"):
+        Trainer(tiny_config(tmp_path, images, output=tmp_path / "file" / "m.safetensors"))
+    if Path("/proc/self").is_dir():  # a folder nobody can create files in, root included
+        with pytest.raises(SteadyStyleError, match=r"cannot write into /proc"):
+            Trainer(tiny_config(tmp_path, images, output=Path("/proc/m.safetensors")))
+
+
+def test_interrupted_report_names_the_files_and_the_resume_command(tmp_path, images):
+    from steadystyle.train.trainer import interrupted_report
+
+    config = tiny_config(tmp_path, images, iterations=2, checkpoint_every=1)
+    argv = ["train", "--style-image", str(images[1]), "--content", str(images[0]), "-o", str(config.output)]
+    assert "no checkpoint yet" in interrupted_report(config, argv)
+    Trainer(config).run()
+    first, second = interrupted_report(config, argv).splitlines()
+    assert f"checkpoint {tmp_path / 'm.ckpt.pt'} (iteration 2)" in first
+    assert f"log {tmp_path / 'm.log.jsonl'}" in first and f"samples {tmp_path / 'm.samples.jpg'}" in first
+    assert second == "steadystyle: resume with: " + shlex.join(["steadystyle", *argv, "--resume"])

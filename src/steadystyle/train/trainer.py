@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shlex
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -100,8 +100,10 @@ class TrainConfig:
             raise SteadyStyleError(f"{folder}: output folder does not exist")
         if output.is_dir():
             raise SteadyStyleError(f"{output}: is a folder")
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise SteadyStyleError(f"{output}: folder {folder} is not writable")
+        try:  # a real write: permissions alone miss read-only mounts (and root passes os.access)
+            tempfile.TemporaryFile(dir=folder).close()
+        except OSError as exc:
+            raise SteadyStyleError(f"{output}: cannot write into {folder} ({exc.strerror or exc})") from None
 
     def to_json(self) -> dict:
         return json.loads(json.dumps(asdict(self), default=str))
