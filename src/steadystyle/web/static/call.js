@@ -1,0 +1,170 @@
+// steadystyle call page: camera → WebRTC → server (stylize + stabilize) → painted video back.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  pc: null, channel: null, stream: null, session: null, state: "idle",
+  stats: null, controls: null, errors: [], framesShown: 0, fpsShown: 0,
+};
+window.steadystyle = state;  // for the browser tests and the curious
+
+function setState(text) { state.state = text; $("state").textContent = text; }
+function showError(text) { state.errors.push(text); $("error").textContent = text; }
+
+async function loadConfig() {
+  const config = await (await fetch("/api/config")).json();
+  const fill = (select, values, chosen) => {
+    select.innerHTML = "";
+    for (const v of values) {
+      const o = document.createElement("option");
+      o.value = o.textContent = v;
+      if (v === chosen) o.selected = true;
+      select.appendChild(o);
+    }
+  };
+  fill($("style"), config.styles, config.style);
+  fill($("method"), config.methods, config.method);
+  fill($("size"), config.sizes, config.size);
+  $("study-link").hidden = !config.study;
+  state.config = config;
+  return config;
+}
+
+function controls() {
+  return {
+    style: $("style").value, method: $("method").value, size: $("size").value,
+    strength: parseFloat($("strength").value), preserve_colors: $("preserve").checked,
+  };
+}
+
+function sendControl(change) {
+  if (state.channel && state.channel.readyState === "open") {
+    state.channel.send(JSON.stringify(change));
+  }
+}
+
+function waitIceGathering(pc) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const check = () => {
+      if (pc.iceGatheringState === "complete") {
+        pc.removeEventListener("icegatheringstatechange", check);
+        resolve();
+      }
+    };
+    pc.addEventListener("icegatheringstatechange", check);
+  });
+}
+
+function countShownFrames(video) {
+  if (!video.requestVideoFrameCallback) return;
+  let window0 = performance.now(), inWindow = 0;
+  const onFrame = () => {
+    state.framesShown += 1; inWindow += 1;
+    const now = performance.now();
+    if (now - window0 >= 1000) {
+      state.fpsShown = inWindow * 1000 / (now - window0);
+      $("fps-shown").textContent = state.fpsShown.toFixed(1);
+      window0 = now; inWindow = 0;
+    }
+    video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+}
+
+function onMessage(event) {
+  const msg = JSON.parse(event.data);
+  if (msg.type === "stats") {
+    state.stats = msg;
+    $("fps-server").textContent = `${msg.fps_in} / ${msg.fps_out}`;
+    $("latency").textContent = msg.latency_ms.p50 == null ? "–" : `${msg.latency_ms.p50} / ${msg.latency_ms.p95}`;
+    $("network").textContent = msg.network_ms == null ? "–" : msg.network_ms;
+    $("dropped").textContent = msg.dropped;
+    if (msg.error) showError(msg.error);
+  } else if (msg.type === "controls") {
+    state.controls = msg.controls;
+  } else if (msg.type === "error") {
+    showError(msg.error);
+  }
+}
+
+async function pollRtt() {
+  while (state.pc) {
+    try {
+      const report = await state.pc.getStats();
+      report.forEach((s) => {
+        if (s.type === "candidate-pair" && s.nominated && s.currentRoundTripTime !== undefined) {
+          $("rtt").textContent = (s.currentRoundTripTime * 1000).toFixed(0);
+        }
+      });
+    } catch (e) { /* closed */ }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+async function start() {
+  $("start").disabled = true;
+  $("error").textContent = "";
+  setState("camera");
+  try {
+    state.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+  } catch (e) {
+    showError(`no camera: ${e.message} (pages need https:// or localhost for the camera)`);
+    setState("idle"); $("start").disabled = false; return;
+  }
+  $("camera").srcObject = state.stream;
+  const pc = new RTCPeerConnection({ iceServers: [] });
+  state.pc = pc;
+  const channel = pc.createDataChannel("control");
+  state.channel = channel;
+  channel.onmessage = onMessage;
+  for (const track of state.stream.getVideoTracks()) pc.addTrack(track, state.stream);
+  pc.ontrack = (event) => { $("painted").srcObject = event.streams[0] || new MediaStream([event.track]); };
+  pc.onconnectionstatechange = () => setState(pc.connectionState);
+  setState("connecting");
+  await pc.setLocalDescription(await pc.createOffer());
+  await waitIceGathering(pc);
+  const response = await fetch("/offer", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type, ...controls() }),
+  });
+  const answer = await response.json();
+  if (!response.ok) {
+    showError(answer.error || `offer refused (${response.status})`);
+    await stop(); return;
+  }
+  state.session = answer.session;
+  state.controls = answer.controls;
+  await pc.setRemoteDescription({ sdp: answer.sdp, type: answer.type });
+  $("stop").disabled = false;
+  pollRtt();
+}
+
+async function stop() {
+  sendControl({ type: "bye" });
+  if (state.pc) state.pc.close();
+  state.pc = null; state.channel = null; state.session = null;
+  if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
+  state.stream = null;
+  $("camera").srcObject = null; $("painted").srcObject = null;
+  setState("idle");
+  $("start").disabled = false; $("stop").disabled = true;
+}
+
+for (const id of ["style", "method", "size", "preserve"]) {
+  $(id).addEventListener("change", () => {
+    const c = controls();
+    const key = { preserve: "preserve_colors" }[id] || id;
+    sendControl({ [key]: c[key] });
+  });
+}
+$("strength").addEventListener("input", () => {
+  $("strength-value").textContent = parseFloat($("strength").value).toFixed(2);
+  sendControl({ strength: parseFloat($("strength").value) });
+});
+$("start").addEventListener("click", start);
+$("stop").addEventListener("click", stop);
+window.addEventListener("pagehide", () => { sendControl({ type: "bye" }); if (state.pc) state.pc.close(); });
+state.start = start; state.stop = stop; state.sendControl = sendControl;
+countShownFrames($("painted"));
+loadConfig().then(() => { state.ready = true; });
