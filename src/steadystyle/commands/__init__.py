@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("live", "bench", "batch")
+MODULES = ("live", "bench", "batch", "serve")
 
 
 def add_command_parsers(sub) -> None:
