@@ -121,9 +121,9 @@ def plan(inputs: Sequence[str | os.PathLike], outdir: str | os.PathLike) -> list
             if videos:
                 pairs.extend((v, v.relative_to(path)) for v in videos)
                 continue
-            from .video import is_image_sequence
+            from .video import IMAGE_EXTENSIONS
 
-            if is_image_sequence(path):
+            if any(p.suffix.lower() in IMAGE_EXTENSIONS for p in path.iterdir() if p.is_file()):
                 pairs.append((path, Path(path.resolve().name)))
                 continue
             raise SteadyStyleError(f"{path}: no video files found in this folder")

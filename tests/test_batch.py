@@ -1,0 +1,189 @@
+"""``steadystyle batch``: planning, a local Ray on loopback, identity with ``stylize_video``,
+resuming, failures as rows, Ctrl-C, and the install hint without Ray."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import make_clip, read_all
+
+from steadystyle import cli
+from steadystyle.batch import (
+    INSTALL_HINT,
+    BatchSettings,
+    RayOptions,
+    is_finished,
+    job_digest,
+    marker_path,
+    plan,
+    run_batch,
+)
+from steadystyle.errors import SteadyStyleError
+from steadystyle.pipeline import stylize_video
+
+SIZE = (48, 32)
+
+
+# -- planning (no Ray) ------------------------------------------------------------------------
+
+
+def test_plan_mirrors_names_for_files_folders_and_globs(tmp_path):
+    clips = tmp_path / "clips"
+    (clips / "sub").mkdir(parents=True)
+    for name in ("a.mkv", "sub/b.avi", ".hidden.mp4", "notes.txt"):
+        (clips / name).write_bytes(b"x")
+    out = tmp_path / "out"
+    jobs = plan([clips], out)
+    assert [(Path(j.input).name, j.relative) for j in jobs] == [("a.mkv", "a.mp4"), ("b.avi", "sub/b.mp4")]
+    assert jobs[1].output == str(out / "sub" / "b.mp4")
+    single = plan([clips / "sub" / "b.avi"], out)
+    assert [j.relative for j in single] == ["b.mp4"]
+    globbed = plan([str(clips / "**" / "*.avi")], out)
+    assert [j.relative for j in globbed] == ["sub/b.mp4"]
+    assert len(plan([clips, clips / "a.mkv"], out)) == 2  # the same file once
+
+
+def test_plan_errors_are_one_line(tmp_path):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "a.mkv").write_bytes(b"x")
+    (tmp_path / "x" / "a.avi").write_bytes(b"x")
+    with pytest.raises(SteadyStyleError, match="would both write"):
+        plan([tmp_path / "x"], tmp_path / "out")
+    with pytest.raises(SteadyStyleError, match="no such file"):
+        plan([tmp_path / "missing.mp4"], tmp_path / "out")
+    with pytest.raises(SteadyStyleError, match="no files match"):
+        plan([str(tmp_path / "*.webm")], tmp_path / "out")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SteadyStyleError, match="no video files"):
+        plan([tmp_path / "empty"], tmp_path / "out")
+
+
+def test_outputs_inside_the_input_folder_are_not_inputs(tmp_path):
+    (tmp_path / "a.mp4").write_bytes(b"x")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "a.mp4").write_bytes(b"y")
+    assert [j.relative for j in plan([tmp_path], tmp_path / "out")] == ["a.mp4"]
+
+
+def test_without_ray_one_line_install_hint(monkeypatch, tmp_path, capsys, tiny_style):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray → ImportError
+    make_clip(tmp_path / "a.mp4", frames=2, size=SIZE)
+    code = cli.main(["batch", str(tmp_path / "a.mp4"), "-o", str(tmp_path / "out"), "--style", str(tiny_style)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.count("\n") == 0 and INSTALL_HINT in err
+    assert not (tmp_path / "out").exists()
+
+
+# -- on a local Ray ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
+             configure_logging=True, logging_level="ERROR")
+    yield ray
+    ray.shutdown()
+
+
+def moving_clip(path: Path, frames: int = 6) -> Path:
+    return make_clip(path, frames=frames, size=SIZE)
+
+
+def _temporaries(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if ".tmp" in p.name]
+
+
+def test_batch_outputs_resume_and_failures(ray_local, tmp_path, tiny_style, capsys):
+    clips = tmp_path / "clips"
+    (clips / "sub").mkdir(parents=True)
+    moving_clip(clips / "a.mp4")
+    moving_clip(clips / "sub" / "b.mkv", frames=5)
+    (clips / "broken.mp4").write_bytes(b"this is not a video" * 20)
+    out, report = tmp_path / "out", tmp_path / "results.json"
+    argv = ["batch", str(clips), "-o", str(out), "--style", str(tiny_style), "--method", "frame-diff",
+            "--report", str(report), "--quiet"]
+
+    assert cli.main(argv) == 1  # one failure → non-zero, the others done
+    printed = capsys.readouterr().out
+    assert "broken.mp4" in printed and "1 failed" in printed
+    data = json.loads(report.read_text())
+    rows = {Path(r["input"]).name: r for r in data["results"]}
+    assert rows["a.mp4"]["status"] == "done" and rows["a.mp4"]["frames"] == 6
+    assert rows["b.mkv"]["status"] == "done" and rows["b.mkv"]["frames"] == 5
+    assert rows["broken.mp4"]["status"] == "failed"
+    assert "broken.mp4" in rows["broken.mp4"]["error"] and "\n" not in rows["broken.mp4"]["error"]
+    assert (data["done"], data["failed"], data["skipped"]) == (2, 1, 0)
+    assert not (out / "broken.mp4").exists() and not _temporaries(out)
+
+    # each output equals, frame by frame, what stylize writes for that input
+    for name, target in (("a.mp4", out / "a.mp4"), ("sub/b.mkv", out / "sub" / "b.mp4")):
+        reference = tmp_path / f"ref-{Path(name).stem}.mp4"
+        stylize_video(clips / name, reference, str(tiny_style), "frame-diff", progress=False)
+        got, got_times = read_all(target)
+        want, want_times = read_all(reference)
+        assert len(got) == len(want) and got_times == want_times
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
+
+    # rerun: finished outputs are skipped and untouched; the broken one is tried again
+    before = {p: p.stat().st_mtime_ns for p in (out / "a.mp4", out / "sub" / "b.mp4")}
+    assert cli.main(argv) == 1
+    data = json.loads(report.read_text())
+    assert [r["status"] for r in data["results"]] == ["skipped", "failed", "skipped"]
+    assert before == {p: p.stat().st_mtime_ns for p in before}
+
+    # a changed setting re-runs everything; an output replaced by hand re-runs that one
+    assert cli.main(argv + ["--strength", "0.5"]) == 1
+    assert [r["status"] for r in json.loads(report.read_text())["results"]] == ["done", "failed", "done"]
+    (clips / "broken.mp4").unlink()
+    (out / "a.mp4").write_bytes(b"damaged")
+    assert cli.main(argv + ["--strength", "0.5"]) == 0
+    assert [r["status"] for r in json.loads(report.read_text())["results"]] == ["done", "skipped"]
+    assert len(read_all(out / "a.mp4")[0]) == 6
+
+
+def test_interrupt_keeps_finished_outputs_and_leaves_no_temporaries(ray_local, tmp_path, tiny_style):
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for name, frames in (("a.mp4", 10), ("b.mp4", 300), ("c.mp4", 10)):
+        moving_clip(clips / name, frames=frames)
+    jobs = plan([clips], tmp_path / "out")
+    settings = BatchSettings(style=str(tiny_style), method="frame-diff")
+    seen = []
+
+    def interrupt(row):
+        seen.append(row)
+        if row["status"] == "done":
+            raise KeyboardInterrupt
+
+    # a and b run at once; when a is done, Ctrl-C arrives while b (300 frames) is being written
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(jobs, settings, RayOptions(workers=2), progress=False, on_result=interrupt)
+    out = tmp_path / "out"
+    assert [Path(r["input"]).name for r in seen] == ["a.mp4"]
+    first = Path(seen[0]["output"])
+    assert len(read_all(first)[0]) == 10 and marker_path(first).is_file()
+    assert not (out / "b.mp4").exists() and not marker_path(out / "b.mp4").exists()  # cancelled mid-video
+    assert not (out / "c.mp4").exists()  # never started
+    assert not _temporaries(out)
+
+    result = run_batch(jobs, settings, RayOptions(workers=2), progress=False)
+    assert [r["status"] for r in result.rows] == ["skipped", "done", "done"]
+    digest = job_digest(settings.describe(_sha(tiny_style)), jobs[0].input)
+    assert all(is_finished(j, job_digest(settings.describe(_sha(tiny_style)), j.input)) for j in jobs)
+    assert digest != job_digest(BatchSettings(style=str(tiny_style), method="per-frame").describe(_sha(tiny_style)),
+                                jobs[0].input)
+    assert not _temporaries(out)
+
+
+def _sha(path: os.PathLike) -> str:
+    from steadystyle.batch import file_sha256
+
+    return file_sha256(path)
