@@ -174,6 +174,19 @@ def check_controls(data: Any, config: ServerConfig) -> dict[str, Any]:
     return out
 
 
+def check_sdp(sdp: str) -> None:
+    """The shape of an SDP offer (RFC 8866): ``v=0`` first, ``x=value`` lines, a media section;
+    aiortc checks the rest.  :class:`BadRequest` ("malformed offer") otherwise."""
+    lines = [line for line in sdp.replace("\r\n", "\n").split("\n") if line]
+    if not lines or lines[0] != "v=0":
+        raise BadRequest("malformed offer: an SDP starts with 'v=0'")
+    for number, line in enumerate(lines, 1):
+        if len(line) < 2 or line[1] != "=" or not line[0].isalpha():
+            raise BadRequest(f"malformed offer: SDP line {number} is not 'x=value': {line[:40]!r}")
+    if not any(line.startswith("m=") for line in lines):
+        raise BadRequest("malformed offer: the SDP has no media section")
+
+
 class CallSession:
     """One browser tab's call: newest-frame hand-off from the reader task to one worker thread
     running ``processor``; the output track sends the newest result at the camera's pace."""
@@ -456,6 +469,7 @@ class CallServer:
         sdp = data.get("sdp")
         if not isinstance(sdp, str) or not sdp.strip():
             raise BadRequest("'sdp' must be a non-empty string")
+        check_sdp(sdp)
         requested = check_controls({k: v for k, v in data.items() if k not in ("sdp", "type")}, self.config)
         if len(self.sessions) >= self.config.max_sessions:
             raise BadRequest(f"server busy: {self.config.max_sessions} calls already running", 503)
@@ -572,9 +586,11 @@ class CallServer:
         return web.json_response({"closed": session.id})
 
     async def close_session(self, sid: str) -> None:
-        session = self.sessions.pop(sid, None)
-        if session is not None:
+        """Close call ``sid`` and forget it once its resources are freed (idempotent)."""
+        session = self.sessions.get(sid)
+        if session is not None and not session.closed:
             await session.close()
+            self.sessions.pop(sid, None)
             log.info("call %s: closed", sid)
 
 

@@ -1,0 +1,249 @@
+"""``steadystyle serve`` without a browser: bad input gets JSON 4xx (aiohttp's test client), and a
+Python WebRTC peer on loopback makes real calls — painted frames come back, controls switch the
+style, a closed call frees its resources, and latency does not grow behind a slow style."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("aiortc", reason="the web extra is not installed (pip install -e '.[web]')")
+
+from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
+from web_helpers import (ServerThread, SlowIdentity, coded_image, decode_index, make_coded_track,  # noqa: E402
+                         open_call, rss_mb)
+
+from steadystyle.stats import percentiles  # noqa: E402
+from steadystyle.stylizer import Stylizer  # noqa: E402
+from steadystyle.web.server import MAX_OFFER_BYTES, CallServer, ServerConfig  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def two_styles(tiny_style, tmp_path_factory):
+    """Two different tiny networks as served styles ``tiny`` and ``other``."""
+    import torch
+
+    from steadystyle.network import VARIANTS, TransformerNet
+    from steadystyle.weights import save_model
+
+    torch.manual_seed(7)
+    net = TransformerNet(VARIANTS["light"])
+    with torch.no_grad():
+        net.deconv3.conv2d.weight.mul_(-30)
+        net.deconv3.conv2d.bias.fill_(100.0)
+    other = save_model(net.eval(), tmp_path_factory.mktemp("other") / "other.safetensors", {"name": "other"})
+    return {"tiny": tiny_style, "other": other}
+
+
+def config_for(styles: dict, **kw) -> ServerConfig:
+    return ServerConfig(styles=list(styles), style="tiny",
+                        stylizer_factory=lambda name: Stylizer(styles[name], device="cpu"), **kw)
+
+
+async def _offer_sdp() -> str:
+    """A real offer from a Python peer with one video track."""
+    from aiortc import RTCConfiguration, RTCPeerConnection
+
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTrack(make_coded_track())
+    pc.createDataChannel("control")
+    await pc.setLocalDescription(await pc.createOffer())
+    sdp = pc.localDescription.sdp
+    await pc.close()
+    return sdp
+
+
+async def _no_video_sdp() -> str:
+    from aiortc import RTCConfiguration, RTCPeerConnection
+
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.createDataChannel("control")
+    await pc.setLocalDescription(await pc.createOffer())
+    sdp = pc.localDescription.sdp
+    await pc.close()
+    return sdp
+
+
+def test_bad_requests_get_json_4xx_and_the_server_keeps_serving(two_styles):
+    async def main() -> None:
+        server = CallServer(config_for(two_styles))
+        async with TestClient(TestServer(server.app())) as client:
+            good = await _offer_sdp()
+
+            async def post(path: str, body: object = None, raw: bytes | None = None) -> tuple[int, dict]:
+                data = raw if raw is not None else json.dumps(body).encode()
+                r = await client.post(path, data=data, headers={"Content-Type": "application/json"})
+                return r.status, await r.json()
+
+            cases = [
+                (b"{not json", None, 400, "not valid JSON"),
+                (None, ["sdp"], 400, "JSON object"),
+                (None, {"sdp": good, "type": "answer"}, 400, "'type'"),
+                (None, {"type": "offer"}, 400, "'sdp'"),
+                (None, {"type": "offer", "sdp": 5}, 400, "'sdp'"),
+                (None, {"type": "offer", "sdp": "v=0\r\nhello"}, 400, "malformed offer"),
+                (None, {"type": "offer", "sdp": good + "x" * MAX_OFFER_BYTES}, 413, "too large"),
+                (None, {"type": "offer", "sdp": good, "style": "nope"}, 400, "unknown style"),
+                (None, {"type": "offer", "sdp": good, "method": "nope"}, 400, "unknown method"),
+                (None, {"type": "offer", "sdp": good, "strength": 2}, 400, "strength"),
+                (None, {"type": "offer", "sdp": good, "strength": "1"}, 400, "strength"),
+                (None, {"type": "offer", "sdp": good, "strength": True}, 400, "strength"),
+                (None, {"type": "offer", "sdp": good, "size": "99999x1"}, 400, "size"),
+                (None, {"type": "offer", "sdp": good, "preserve_colors": "yes"}, 400, "preserve_colors"),
+                (None, {"type": "offer", "sdp": good, "brightness": 3}, 400, "unknown control"),
+                (None, {"type": "offer", "sdp": await _no_video_sdp()}, 400, "no video track"),
+            ]
+            for raw, body, status, words in cases:
+                got, answer = await post("/offer", body, raw)
+                assert got == status, (body if raw is None else raw, answer)
+                assert words in answer["error"], answer
+            got, answer = await post("/api/session/unknown/control", {"style": "tiny"})
+            assert got == 404 and "no call" in answer["error"]
+            r = await client.get("/api/session/unknown/stats")
+            assert r.status == 404 and "error" in await r.json()
+            r = await client.get("/no/such/page")
+            assert r.status == 404 and "error" in await r.json()
+            # nothing leaked, and the server still answers and accepts a good offer
+            assert server.sessions == {}
+            r = await client.get("/api/config")
+            assert r.status == 200 and (await r.json())["styles"] == ["tiny", "other"]
+            got, answer = await post("/offer", {"type": "offer", "sdp": good, "style": "other", "strength": 0.5})
+            assert got == 200 and answer["type"] == "answer" and answer["controls"]["style"] == "other"
+            assert len(server.sessions) == 1
+            sid = answer["session"]
+            got, bad = await post(f"/api/session/{sid}/control", {"method": "nope"})
+            assert got == 400 and "unknown method" in bad["error"]
+            got, ok = await post(f"/api/session/{sid}/control", {"method": "per-frame", "strength": 0.25})
+            assert got == 200 and ok["controls"]["method"] == "per-frame" and ok["controls"]["strength"] == 0.25
+            r = await client.delete(f"/api/session/{sid}")
+            assert r.status == 200 and server.sessions == {}
+
+    asyncio.run(main())
+
+
+def test_too_many_calls_are_refused_with_503(two_styles):
+    async def main() -> None:
+        server = CallServer(config_for(two_styles, max_sessions=1))
+        async with TestClient(TestServer(server.app())) as client:
+            first = await client.post("/offer", json={"type": "offer", "sdp": await _offer_sdp()})
+            assert first.status == 200
+            second = await client.post("/offer", json={"type": "offer", "sdp": await _offer_sdp()})
+            assert second.status == 503 and "busy" in (await second.json())["error"]
+            assert len(server.sessions) == 1
+
+    asyncio.run(main())
+
+
+def _lower(image: np.ndarray) -> np.ndarray:
+    """The part of a frame below the coded band (fixed in the input)."""
+    return image[image.shape[0] // 3:].astype(np.float32)
+
+
+def test_two_calls_paint_switch_style_and_free_resources_on_close(two_styles):
+    with ServerThread(CallServer(config_for(two_styles))) as srv:
+        async def receive(track, seconds: float) -> list[np.ndarray]:
+            """Frames received over ``seconds`` (this drains what the client's own track queued)."""
+            frames, end = [], time.monotonic() + seconds
+            while time.monotonic() < end or not frames:
+                frames.append((await asyncio.wait_for(track.recv(), 10)).to_ndarray(format="rgb24"))
+            return frames
+
+        async def main() -> None:
+            import aiohttp
+
+            a_track, b_track = make_coded_track(), make_coded_track()
+            pc_a, remote_a, answer_a, _ = await open_call(srv.url, a_track)
+            pc_b, remote_b, answer_b, _ = await open_call(srv.url, b_track, style="other", method="per-frame")
+            ra, rb = await asyncio.wait_for(remote_a, 10), await asyncio.wait_for(remote_b, 10)
+            await receive(ra, 0.5)  # let the stream settle
+            tiny_1 = await receive(ra, 0.5)
+            other_b = await receive(rb, 0.5)
+            assert tiny_1[-1].shape == (240, 320, 3)
+            camera = coded_image(0)
+            # painted frames differ from the camera, and the two calls have their own styles
+            assert np.abs(_lower(tiny_1[-1]) - _lower(camera)).mean() > 20
+            assert np.abs(_lower(tiny_1[-1]) - _lower(other_b[-1])).mean() > 20
+            sessions = srv.server.sessions
+            assert sessions[answer_a["session"]].processor is not sessions[answer_b["session"]].processor
+            assert sessions[answer_a["session"]].processor.stabilizer is not sessions[answer_b["session"]].processor.stabilizer
+            async with aiohttp.ClientSession() as http:
+                url = f"{srv.url}/api/session/{answer_a['session']}/control"
+                async with http.post(url, json={"strength": -1}) as r:
+                    assert r.status == 400 and "strength" in (await r.json())["error"]
+                tiny_2 = await receive(ra, 0.5)  # a bad control does not disturb the call
+                async with http.post(url, json={"style": "other"}) as r:
+                    assert r.status == 200 and (await r.json())["controls"]["style"] == "other"
+            other_a = await receive(ra, 1.0)
+            same = np.abs(_lower(tiny_1[-1]) - _lower(tiny_2[-1])).mean()
+            switched = np.abs(_lower(tiny_2[-1]) - _lower(other_a[-1])).mean()
+            assert switched > 20 and switched > 5 * same, (same, switched)
+            stats = sessions[answer_a["session"]].stats()
+            assert stats["sent"] > 0 and stats["processed"] > 0 and stats["latency_ms"]["p50"] is not None
+            # closing one call frees its session and worker thread; the other goes on
+            session_a = sessions[answer_a["session"]]
+            await pc_a.close()
+            deadline = time.monotonic() + 10
+            while answer_a["session"] in sessions and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            assert answer_a["session"] not in sessions
+            assert session_a.closed and not session_a.worker_alive
+            assert session_a.pc.connectionState == "closed"
+            await receive(rb, 0.3)
+            assert list(sessions) == [answer_b["session"]]
+            await pc_b.close()
+            deadline = time.monotonic() + 10
+            while sessions and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            assert sessions == {}
+
+        asyncio.run(main())
+
+
+LATENCY_SECONDS = float(os.environ.get("STEADYSTYLE_LATENCY_SECONDS", "12"))
+
+
+def test_latency_does_not_grow_behind_a_slow_style():
+    """A style that takes 120 ms per frame (8 fps) fed at 30 fps.  Every received frame carries
+    the index of the camera frame it was painted from, so latency is measured end to end (encode,
+    network, decode, stylize, waiting).  Criterion of the issue (60 s, first vs last 10 s), on a
+    shorter run by default: p95 of the last window within 20 % of the first window (after a
+    2-s warm-up), and memory flat.  STEADYSTYLE_LATENCY_SECONDS=60 runs the issue's full length."""
+    duration = LATENCY_SECONDS
+    window = min(10.0, (duration - 2.0) / 3)
+    config = ServerConfig(styles=["slow"], style="slow", stylizer_factory=lambda name: SlowIdentity(0.12))
+    with ServerThread(CallServer(config)) as srv:
+        async def main() -> tuple[list[tuple[float, float]], list[float], dict]:
+            track = make_coded_track(fps=30)
+            pc, remote, answer, _ = await open_call(srv.url, track, method="per-frame")
+            received = await asyncio.wait_for(remote, 10)
+            samples: list[tuple[float, float]] = []
+            memory: list[float] = []
+            start = None
+            while True:
+                frame = await asyncio.wait_for(received.recv(), 10)
+                now = time.perf_counter()
+                index = decode_index(frame.to_ndarray(format="rgb24"))
+                assert index in track.sent, f"decoded frame index {index} was never sent"
+                start = start or now
+                samples.append((now - start, (now - track.sent[index]) * 1000.0))
+                if now - start >= len(memory):
+                    memory.append(rss_mb())
+                if now - start >= duration:
+                    break
+            stats = srv.server.sessions[answer["session"]].stats()
+            await pc.close()
+            return samples, memory, stats
+
+        samples, memory, stats = asyncio.run(main())
+    first = percentiles([ms for t, ms in samples if 2.0 <= t < 2.0 + window])["p95"]
+    last = percentiles([ms for t, ms in samples if t >= duration - window])["p95"]
+    print(f"latency p95 first {window:.0f} s {first} ms, last {window:.0f} s {last} ms; "
+          f"rss {memory[2]:.0f} → {memory[-1]:.0f} MB; server {stats}")
+    assert stats["dropped"] > stats["processed"], "the slow style must actually be slower than the camera"
+    assert abs(last - first) <= 0.2 * first, (first, last)
+    assert memory[-1] - memory[2] < 20, memory
