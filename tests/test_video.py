@@ -210,7 +210,7 @@ def test_zero_frame_video_is_an_error(tmp_path: Path, name: str, codec: str, phr
         VideoReader(path)
 
 
-def test_decoding_error_midway_names_file_and_frame(tmp_path: Path) -> None:
+def test_decoding_error_midway_ends_the_stream_with_a_warning(tmp_path: Path) -> None:
     path = tmp_path / "broken.avi"  # PNG-coded AVI whose frame 5 is garbage
     with av.open(str(path), "w") as container:
         stream = container.add_stream("png", rate=25)
@@ -227,10 +227,12 @@ def test_decoding_error_midway_names_file_and_frame(tmp_path: Path) -> None:
                 container.mux(packet)
         container.mux(stream.encode(None))
     with VideoReader(path) as reader:
-        with pytest.raises(SteadyStyleError, match=r"broken\.avi: cannot decode frame \d") as caught:
-            list(reader)
+        frames = list(reader)
+        (warning,) = reader.warnings
     # frame 5 here; decoder threads on a many-core machine may report it a frame or so late
-    assert "\n" not in str(caught.value)
+    assert 4 <= len(frames) <= 6 and all(np.array_equal(f.image, pattern_image(f.index)) for f in frames)
+    assert re.fullmatch(rf".*broken\.avi: cannot decode frame {len(frames)} \(.+\); the video ends there, "
+                        rf"after {len(frames)} frames \(damaged file\?\)", warning), warning
 
 
 def _written(path: Path, frames: int) -> Path:

@@ -361,6 +361,7 @@ class VideoReader:
         self._frames: Iterator[av.VideoFrame] = iter(())
         self._timestamps = True  # False for raw streams: times are index / fps
         self._opening_warnings: list[str] = []
+        self._decode_error: str | None = None  # what ended the last pass early
         self.warnings: list[str] = []
         self.frames_announced: int | None = None
         self.seconds_announced: float | None = None
@@ -424,18 +425,22 @@ class VideoReader:
             raise
 
     def _decode(self, container: av.container.InputContainer) -> Iterator[av.VideoFrame]:
-        """Decoded frames of the first video stream, errors turned into SteadyStyleError."""
+        """Decoded frames of the first video stream.  An error before the first frame is a
+        SteadyStyleError; a later one ends the stream there and is reported in ``warnings``."""
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         count = 0
+        self._decode_error = None
         try:
             for frame in container.decode(stream):
                 yield frame
                 count += 1
         except (av.error.FFmpegError, OSError) as error:
-            raise SteadyStyleError(
-                f"{self.path}: cannot decode frame {count} ({_one_line(error)})"
-            ) from None
+            if count == 0:
+                raise SteadyStyleError(
+                    f"{self.path}: cannot decode frame {count} ({_one_line(error)})"
+                ) from None
+            self._decode_error = f"cannot decode frame {count} ({_one_line(error)})"
 
     # -- iteration -----------------------------------------------------------------------------
 
@@ -460,6 +465,10 @@ class VideoReader:
     def _shortfall(self, last_time: float) -> str | None:
         """A one-line description of a video that ended early, or ``None``."""
         read, announced = self.frames_read, self.frames_announced
+        if self._decode_error:
+            of = f" of the {announced} the file announces" if announced else ""
+            return (f"{self.path}: {self._decode_error}; the video ends there, after {read} frames{of} "
+                    f"(damaged file?)")
         if announced is not None and read < announced:
             return (f"{self.path}: only {read} of the {announced} frames the file announces could be "
                     f"decoded (truncated or damaged file?)")
