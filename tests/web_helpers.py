@@ -162,3 +162,52 @@ def write_y4m(path: Path, images: list[np.ndarray], fps: int = 30) -> Path:
             f.write(b"FRAME\n")
             f.write(cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420).tobytes())
     return path
+
+
+def chromium_candidates() -> list[str | None]:
+    """Browsers to try: $STEADYSTYLE_CHROMIUM, Playwright's own (None), the system Chromium."""
+    import os
+    import shutil
+
+    found: list[str | None] = []
+    if os.environ.get("STEADYSTYLE_CHROMIUM"):
+        found.append(os.environ["STEADYSTYLE_CHROMIUM"])
+    found.append(None)
+    for name in ("/usr/lib/chromium/chromium", "chromium", "chromium-browser", "google-chrome"):
+        path = name if os.path.isabs(name) and os.access(name, os.X_OK) else shutil.which(name)
+        if path and path not in found:
+            found.append(path)
+    return found
+
+
+class browser_or_skip:
+    """Context manager: a headless Chromium through Playwright, or ``pytest.skip`` with the
+    reasons each candidate failed (a failure instead when STEADYSTYLE_REQUIRE_BROWSER=1)."""
+
+    def __init__(self, args: list[str]) -> None:
+        self.args = args
+
+    def __enter__(self):
+        import os
+
+        import pytest
+        from playwright.sync_api import sync_playwright
+
+        self.pw = sync_playwright().start()
+        reasons = []
+        for path in chromium_candidates():
+            try:
+                self.browser = self.pw.chromium.launch(executable_path=path, headless=True,
+                                                       args=["--no-sandbox", *self.args])
+                return self.browser
+            except Exception as exc:  # noqa: BLE001 - collected into the skip reason
+                reasons.append(f"{path or 'playwright-chromium'}: {str(exc).splitlines()[0]}")
+        self.pw.stop()
+        message = "no Chromium could be started (" + "; ".join(reasons) + "); install it: apt-get install chromium"
+        if os.environ.get("STEADYSTYLE_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+
+    def __exit__(self, *exc: object) -> None:
+        self.browser.close()
+        self.pw.stop()
