@@ -39,21 +39,41 @@ def test_stylize_both_methods_with_stats(tmp_path, tiny_style, capsys):
 
 
 def test_mask_parameters_reach_the_stabilizer(tmp_path, tiny_style):
-    src = make_clip(tmp_path / "in.mp4", frames=3)
-    main(["stylize", str(src), "-o", str(tmp_path / "o.mp4"), "--style", str(tiny_style), "--threshold", "3.5",
-          "--dilate-kernel", "5", "--dilate-iterations", "1", "--erode-kernel", "3", "--erode-iterations", "4",
-          "--stats", str(tmp_path / "s.json"), "--quiet"])
-    params = json.loads((tmp_path / "s.json").read_text())["params"]
-    assert params == {"threshold": 3.5, "dilate_kernel": 5, "dilate_iterations": 1, "erode_kernel": 3,
-                      "erode_iterations": 4}
+    """A lossless clip whose only change is a 16×16 square brightening by 20 grey levels per frame:
+    the foreground the stabilizer re-stylizes follows from the options (the paper's closing:
+    dilate the background, then erode it)."""
+    import cv2
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in range(4):
+        image = np.full((48, 64, 3), 100, np.uint8)
+        image[16:32, 24:40] = 100 + 20 * i
+        cv2.imwrite(str(frames / f"{i:03d}.png"), image)
+
+    def foreground(*options: str) -> list[float]:
+        stats = tmp_path / "s.json"
+        assert main(["stylize", str(frames), "-o", str(tmp_path / "o.mp4"), "--style", str(tiny_style),
+                     "--method", "frame-diff", "--dilate-kernel", "3", "--dilate-iterations", "1",
+                     "--erode-kernel", "3", *options, "--stats", str(stats), "--quiet"]) == 0
+        return json.loads(stats.read_text())["foreground_fraction"]
+
+    pixels = 48 * 64
+    # |D| = 20 > 10: the square (shrunk 1 px by the dilation, grown 1 px back by one erosion)
+    assert foreground("--threshold", "10", "--erode-iterations", "1") == [1.0] + [round(16 * 16 / pixels, 5)] * 3
+    # three erosions grow it by 2 px more on each side: 20×20
+    assert foreground("--threshold", "10", "--erode-iterations", "3") == [1.0] + [round(20 * 20 / pixels, 5)] * 3
+    # |D| = 20 ≤ 25: nothing moved, the network is not run again
+    assert foreground("--threshold", "25", "--erode-iterations", "1") == [1.0, 0.0, 0.0, 0.0]
 
 
 @pytest.mark.parametrize("args, phrase", [
     (["--threshold", "-1"], "threshold"),
     (["--threshold", "abc"], "threshold"),
-    (["--erode-kernel", "4"], "odd"),
+    (["--method", "frame-diff", "--erode-kernel", "4"], "odd"),
     (["--dilate-iterations", "-2"], "negative"),
-    (["--max-side", "0"], "at least 1"),
+    (["--max-side", "0"], "at least 16"),
+    (["--max-side", "15"], "at least 16"),
     (["--method", "optical-flow"], "method"),
     (["--style", "no-such-style"], "unknown style"),
 ])

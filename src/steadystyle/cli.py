@@ -46,7 +46,10 @@ MIN_MAX_SIDE = 16
 
 
 def _max_side(text: str) -> int:
-    value = _positive_int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < MIN_MAX_SIDE:
         raise argparse.ArgumentTypeError(f"{text} must be at least {MIN_MAX_SIDE} pixels")
     return value
