@@ -43,3 +43,62 @@ def test_style_metadata_and_output(name):
 def test_unknown_style_names_the_shipped_ones():
     with pytest.raises(SteadyStyleError, match="scream"):
         load_style("no-such-style")
+
+
+# ---------------------------------------------------------------------------------------------
+# The Gram check: every shipped style is recognisably in its painting's style
+
+
+def _paintings_dir():
+    from pathlib import Path
+
+    for folder in (Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "styles",
+                   Path("/work/shared/data/styles")):
+        if folder.is_dir():
+            return folder.resolve()
+    return None
+
+
+PAINTINGS = _paintings_dir()
+needs_paintings = pytest.mark.skipif(
+    PAINTINGS is None, reason="the paintings (../shared/data/styles next to the repository) are not on this machine")
+
+
+@pytest.fixture(scope="module")
+def gram_setup():
+    """The loss network and two frames of the built-in synthetic call clip (256×192 RGB)."""
+    from steadystyle.evaluate.synthetic import CallClipConfig, make_call_clip
+    from steadystyle.train.vgg import DEFAULT_LAYERS, make_loss_network
+
+    clip = make_call_clip(CallClipConfig(width=256, height=192, seconds=2.0, fps=5))
+    return make_loss_network("vgg19", DEFAULT_LAYERS["vgg19"][1]), [clip.frames[0], clip.frames[9]]
+
+
+@needs_paintings
+@pytest.mark.parametrize("name", sorted(style_paths()))
+def test_shipped_style_passes_the_gram_check(name, gram_setup):
+    """Stylized frames are at most half as far from the painting's Gram statistics as the frames
+    themselves (the training's relative Gram distance, VGG-19 relu1_1–relu4_1)."""
+    from steadystyle.train.gramcheck import PASS_RATIO, GramCheck, gram_ratio
+    from steadystyle.weights import read_metadata
+
+    vgg, frames = gram_setup
+    meta = read_metadata(style_paths()[name])
+    check = GramCheck(PAINTINGS / meta["painting"], meta["settings"]["style_size"], vgg)
+    stylizer = Stylizer(load_style(name), device="cpu")
+    result = gram_ratio(check, frames, [stylizer(f) for f in frames])
+    assert result.ratio <= PASS_RATIO, f"{name}: Gram ratio {result.ratio:.3f} (stylized {result.stylized:.3f}, " \
+                                       f"unstylized {result.unstylized:.3f})"
+
+
+@needs_paintings
+def test_the_gram_check_fails_an_untrained_network(gram_setup, tiny_style):
+    from steadystyle.train.gramcheck import GramCheck, gram_ratio
+
+    vgg, frames = gram_setup
+    check = GramCheck(PAINTINGS / "munch_the_scream.jpg", 256, vgg)
+    stylizer = Stylizer(load_style(str(tiny_style)), device="cpu")
+    result = gram_ratio(check, frames, [stylizer(f) for f in frames])
+    assert not result.passes and result.ratio > 0.5
+    same = gram_ratio(check, frames, frames)
+    assert same.ratio == pytest.approx(1.0)
