@@ -122,3 +122,39 @@ def test_call_in_chromium_paints_switches_style_and_frees_on_close(browser, two_
         assert srv.server.sessions == {}, "the closed page's call is still open"
         assert session.closed and not session.worker_alive and session.pc.connectionState == "closed"
         assert errors == []
+
+
+def test_study_vote_in_chromium_is_stored_and_counted(browser, tiny_style, tmp_path):
+    from helpers import make_clip
+
+    from steadystyle.web.study import Study, prepare
+
+    clip = make_clip(tmp_path / "clip.mp4", frames=6)
+    prepare([clip], ["per-frame", "frame-diff"], str(tiny_style), tmp_path / "study", device="cpu", progress=False)
+    config = ServerConfig(styles=["tiny"], style="tiny", study_dir=str(tmp_path / "study"),
+                          stylizer_factory=lambda name: Stylizer(tiny_style, device="cpu"))
+    with ServerThread(CallServer(config)) as srv:
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(srv.url + "/study")
+        page.select_option("#round", "stability")
+        wait_for(page, "window.study.ready && window.study.trial && window.study.trial.round === 'stability'")
+        trial = page.evaluate("window.study.trial")
+        assert page.locator("#left-media video").count() == 1
+        page.click("#right")
+        wait_for(page, "window.study.votes === 1")
+        page.keyboard.press("ArrowLeft")
+        wait_for(page, "window.study.votes === 2")
+        votes = Study.open(tmp_path / "study").votes()
+        assert len(votes) == 2
+        first = votes[0]
+        pair = srv.server.study.pairs[trial["pair"]]
+        right = pair.b if trial["left"] == "a" else pair.a
+        assert first["pair"] == trial["pair"] and first["winner"] == right and first["right_method"] == right
+        page.goto(srv.url + "/study/results")
+        wait_for(page, "window.resultsReady === true")
+        cells = page.locator("table[data-round=stability] tr td:nth-child(3)").all_inner_texts()
+        assert sorted(int(c) for c in cells) == [2, 2]  # both methods were in both comparisons
+        page.close()
+        assert errors == []
