@@ -142,6 +142,7 @@ def test_study_vote_in_chromium_is_stored_and_counted(browser, tiny_style, tmp_p
         wait_for(page, "window.study.ready && window.study.trial && window.study.trial.round === 'stability'")
         trial = page.evaluate("window.study.trial")
         assert page.locator("#left-media video").count() == 1
+        wait_for(page, "document.querySelector('#left-media video').readyState >= 2")  # the stimulus plays
         page.click("#right")
         wait_for(page, "window.study.votes === 1")
         page.keyboard.press("ArrowLeft")
