@@ -232,7 +232,7 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         self.optimizer.step()
-        if not all(torch.isfinite(p).all() for p in self.net.parameters()):
+        if not torch.stack([torch.isfinite(p).all() for p in self.net.parameters()]).all().item():  # one sync
             raise SteadyStyleError(self._diverged("weights became NaN or infinite"))
         return {k: v.item() for k, v in parts.items()} | {"total": value}
 
