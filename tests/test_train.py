@@ -223,3 +223,21 @@ def test_interrupted_report_names_the_files_and_the_resume_command(tmp_path, ima
     assert f"checkpoint {tmp_path / 'm.ckpt.pt'} (iteration 2)" in first
     assert f"log {tmp_path / 'm.log.jsonl'}" in first and f"samples {tmp_path / 'm.samples.jpg'}" in first
     assert second == "steadystyle: resume with: " + shlex.join(["steadystyle", *argv, "--resume"])
+
+
+def test_weights_turning_infinite_stop_training_before_a_checkpoint_holds_them(tmp_path, images):
+    trainer = Trainer(tiny_config(tmp_path, images, iterations=4, checkpoint_every=1))
+    real_step = trainer.optimizer.step
+
+    def poisoned_step():  # the update of iteration 2 overflows (finite loss, infinite weights)
+        real_step()
+        if trainer.iteration == 1:
+            with torch.no_grad():
+                next(trainer.net.parameters()).view(-1)[0] = float("inf")
+
+    trainer.optimizer.step = poisoned_step
+    with pytest.raises(SteadyStyleError, match=r"diverged at iteration 2 \(weights became NaN or infinite\); "
+                                               r"the last good checkpoint .*m\.ckpt\.pt \(iteration 1\) is kept"):
+        trainer.run()
+    state = torch.load(tmp_path / "m.ckpt.pt", weights_only=True)
+    assert state["iteration"] == 1 and all(torch.isfinite(v).all() for v in state["model"].values())
