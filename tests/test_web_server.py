@@ -182,6 +182,11 @@ def test_two_calls_paint_switch_style_and_free_resources_on_close(two_styles):
             same = np.abs(_lower(tiny_1[-1]) - _lower(tiny_2[-1])).mean()
             switched = np.abs(_lower(tiny_2[-1]) - _lower(other_a[-1])).mean()
             assert switched > 20 and switched > 5 * same, (same, switched)
+            async with aiohttp.ClientSession() as http:  # a smaller processing size; the track keeps its size
+                async with http.post(url, json={"size": "160x120"}) as r:
+                    assert r.status == 200
+            smaller = await receive(ra, 0.5)
+            assert smaller[-1].shape == (240, 320, 3) and sessions[answer_a["session"]].work_size == (160, 120)
             stats = sessions[answer_a["session"]].stats()
             assert stats["sent"] > 0 and stats["processed"] > 0 and stats["latency_ms"]["p50"] is not None
             # closing one call frees its session and worker thread; the other goes on
