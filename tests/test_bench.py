@@ -22,7 +22,7 @@ def test_bench_measures_every_method_with_ratios(tiny_style):
     assert 0 < frame_diff["network_ran_on"] <= 1 and "stabilizer_overhead" in frame_diff
     assert any("no-such-backend skipped" in n for n in result["notes"])
     live = result["live"][0]
-    assert live["frames"] > 3 and live["latency_ms"]["p95"] is not None
+    assert live["frames"] >= 1 and live["latency_ms"]["p95"] is not None
     file = result["file"][0]
     assert file["frames"] == 8 and file["serial_ms_per_frame"] > 0 and file["threaded_ms_per_frame"] > 0
     table = markdown(result)
