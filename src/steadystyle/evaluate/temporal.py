@@ -1,10 +1,9 @@
 """Does a model flicker less on its own? Per-frame stylization of real clips, base vs fine-tuned.
 
 For each clip and model, every frame is stylized on its own (no stabilizer) and we measure
-- **static flicker**: mean |y(t) − y(t−1)| (grey levels, 0–255, all channels) over the pixels the
-  paper's closed background mask (default :class:`FrameDiffParams`) calls static between the
-  input frames t−1 and t — there the input changed by camera noise at most, so any change of the
-  output is flicker;
+- **static flicker**: mean |y(t) − y(t−1)| (grey levels, 0–255, all channels) over the pixels whose
+  input did not change between frames t−1 and t (:func:`steadystyle.evaluate.metrics.static_mask`,
+  from the input alone) — there any change of the output is flicker;
 - **style loss**: the relative Gram loss (:func:`steadystyle.train.losses.style_loss`) of the
   stylized frames against the painting, on the training loss network — how much of the style a
   temporal loss gave up.
@@ -18,12 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..stabilize.framediff import FrameDiffParams, background_mask, close_mask, grey_level
 from ..stylizer import Stylizer, image_to_tensor, resize_image, working_size
 from ..train import data, losses
 from ..train.vgg import DEFAULT_LAYERS, make_loss_network
 from ..video import VideoReader
-from .metrics import static_flicker
+from .metrics import static_flicker, static_mask
 
 
 def read_clip(path: str | os.PathLike, max_frames: int, max_side: int) -> list[np.ndarray]:
@@ -38,13 +36,9 @@ def read_clip(path: str | os.PathLike, max_frames: int, max_side: int) -> list[n
     return frames
 
 
-def static_masks(frames: list[np.ndarray], params: FrameDiffParams = FrameDiffParams()) -> list[np.ndarray]:
-    """Closed background masks (H×W bool) for each pair (t−1, t); entry 0 is all False."""
-    out = [np.zeros(frames[0].shape[:2], bool)]
-    for prev, cur in zip(frames, frames[1:]):
-        raw = background_mask(grey_level(prev), grey_level(cur), params.threshold)
-        out.append(close_mask(raw, **params.closing()).astype(bool))
-    return out
+def static_masks(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """Static-input masks (H×W bool, :func:`static_mask`) for each pair (t−1, t); entry 0 is all False."""
+    return [np.zeros(frames[0].shape[:2], bool)] + [static_mask(a, b) for a, b in zip(frames, frames[1:])]
 
 
 def style_grams(style_image: str | os.PathLike, layers: list[str], vgg, style_size: int = 256) -> dict[str, torch.Tensor]:
@@ -80,7 +74,8 @@ def compare_models(models: dict[str, str | os.PathLike], style_image: str | os.P
     summary = {name: {"static_flicker": float(np.mean([r[name]["static_flicker"] for r in rows])),
                       "style_loss": float(np.mean([r[name]["style_loss"] for r in rows]))} for name in models}
     return {"models": {k: str(v) for k, v in models.items()}, "style_image": Path(style_image).name,
-            "max_frames": max_frames, "max_side": max_side, "mask": FrameDiffParams().__dict__,
+            "max_frames": max_frames, "max_side": max_side,
+            "mask": "input grey difference blurred σ 2 px ≤ 2 grey levels, 4 px margin",
             "clips": rows, "mean": summary}
 
 

@@ -13,10 +13,11 @@ Per frame I(t) (H×W×3 uint8 RGB), with G(t) the grey level F = (R+G+B)/3 blurr
    per pixel, G of the frame that pixel was last stylized from — slow motion and drift accumulate
    until they are caught.  Off: R = G(t−1) (the paper's frame difference).
 3. **Fallback** (``fallback``): the whole frame is stylized (per-frame) and every reference reset
-   when more than ``fallback_fraction`` of the pixels changed (scene cut, lighting jump, fast
-   camera motion) or the global translation since the last full refresh, measured by phase
-   correlation, exceeds ``motion_px`` (slow camera motion); it stays per-frame for
-   ``hold_frames`` frames, re-armed while the camera keeps moving.
+   when the regions to update (step 4) cover more than ``fallback_fraction`` of it (scene cut,
+   lighting jump, fast camera motion, a close-up), or when the camera moved: the global
+   translation since the frame that last triggered the fallback, measured by phase correlation,
+   exceeds ``motion_px`` and explains the change (:func:`camera_moved`); after camera motion it
+   stays per-frame for ``hold_frames`` frames, re-armed while the camera keeps moving.
 4. **Regions** (``regions``): changed pixels in connected specks of fewer than ``min_region_px``
    pixels are noise; the rest are grouped (pixels within ``group_px`` join), holes filled, and each
    region is re-stylized whole with an edge feathered over ``feather_px`` (Gaussian σ):
@@ -92,12 +93,14 @@ def group_regions(mask: np.ndarray, group_px: int) -> np.ndarray:
 
 
 def feather(region: np.ndarray, sigma: float) -> np.ndarray:
-    """α (H×W float32, 0–1): 1 on ``region``, falling smoothly to 0 over ~2σ px outside it."""
+    """α (H×W float32, 0–1): 1 on ``region``, falling smoothly to 0 over ~2σ px outside it
+    (values below 1/64, which would change no uint8 pixel by more than 4 levels, are cut to 0)."""
     a = region.astype(np.float32)
     if sigma <= 0 or not region.any():
         return a
-    soft = cv2.GaussianBlur(a, (0, 0), sigma)
-    return np.maximum(a, np.clip(2.0 * soft, 0.0, 1.0))
+    soft = np.clip(2.0 * cv2.GaussianBlur(a, (0, 0), sigma), 0.0, 1.0)
+    soft[soft < 1.0 / 64] = 0.0
+    return np.maximum(a, soft)
 
 
 def global_shift(a: np.ndarray, b: np.ndarray, width: int = 160) -> tuple[float, float]:
@@ -106,8 +109,9 @@ def global_shift(a: np.ndarray, b: np.ndarray, width: int = 160) -> tuple[float,
     h, w = a.shape
     scale = min(1.0, width / w)
     size = (max(8, round(w * scale)), max(8, round(h * scale)))
-    sa = cv2.resize(a, size, interpolation=cv2.INTER_AREA) if scale < 1 else a
-    sb = cv2.resize(b, size, interpolation=cv2.INTER_AREA) if scale < 1 else b
+    # copies always: OpenCV 4.11's phaseCorrelate applies the window to its inputs in place
+    sa = cv2.resize(a, size, interpolation=cv2.INTER_AREA) if scale < 1 else a.copy()
+    sb = cv2.resize(b, size, interpolation=cv2.INTER_AREA) if scale < 1 else b.copy()
     (dx, dy), _ = cv2.phaseCorrelate(sa, sb, cv2.createHanningWindow(size, cv2.CV_32F))
     factor = w / sa.shape[1]
     return float(dx * factor), float(dy * factor)
@@ -132,7 +136,7 @@ def camera_moved(anchor: np.ndarray, grey: np.ndarray, threshold: float, motion_
                              borderMode=cv2.BORDER_REPLICATE)
     m = int(np.ceil(max(abs(dx), abs(dy)))) + 1
     if 2 * m >= min(h, w):
-        return True
+        return False  # not verifiable; a jump this large changes most of the frame and falls back anyway
     inner = (slice(m, h - m), slice(m, w - m))
     before = float((np.abs(grey - anchor)[inner] > threshold).mean())
     after = float((np.abs(grey - shifted)[inner] > threshold).mean())
@@ -172,7 +176,7 @@ class AdaptiveParams:
     feather_px: float = field(default=3.0, metadata=_help("soft edge of a region (Gaussian σ), px"))
     context_px: int = field(default=16, metadata=_help("context around the stylized box, px"))
     fallback: bool = field(default=True, metadata=_help("per-frame under camera motion, scene cuts, lighting jumps"))
-    fallback_fraction: float = field(default=0.35, metadata=_help("changed share of the frame that means a cut"))
+    fallback_fraction: float = field(default=0.5, metadata=_help("share of the frame to update above which it is stylized whole"))
     motion_px: float = field(default=0.5, metadata=_help("global shift (px) that means the camera moved"))
     hold_frames: int = field(default=8, metadata=_help("frames to stay per-frame after camera motion"))
     max_freeze_frames: int = field(default=150, metadata=_help("refresh pixels kept longer than this (0 = never)"))
@@ -249,12 +253,12 @@ class AdaptiveStabilizer:
         self._sigmas.append(noise_sigma(g - self._prev))
         return max(float(p.min_threshold), float(p.noise_factor) * float(np.median(self._sigmas)))
 
-    def _camera_moved(self, g: np.ndarray, changed_share: float, threshold: float) -> bool:
+    def _camera_moved(self, g: np.ndarray, threshold: float) -> bool:
         p = self.params
         if not p.fallback:
             return False
         assert self._anchor is not None
-        moved = changed_share > p.fallback_fraction or camera_moved(self._anchor, g, threshold, p.motion_px)
+        moved = camera_moved(self._anchor, g, threshold, p.motion_px)
         if moved:
             self._hold = p.hold_frames
             self._anchor = g
@@ -321,10 +325,11 @@ class AdaptiveStabilizer:
         base = self._ref if p.reference else self._prev
         assert base is not None and self._age is not None and self._ref is not None
         changed = np.abs(g - base) > threshold
-        if self._camera_moved(g, float(changed.mean()), threshold):
-            self.last_threshold = threshold
+        if self._camera_moved(g, threshold):
             return self._full(frame, g, stylize, "full")
         alpha = self._region_alpha(frame, changed)
+        if p.fallback and float((alpha > 0).mean()) > p.fallback_fraction:
+            return self._full(frame, g, stylize, "full")  # most of the frame is new: a cut, a jump, a close-up
         fade = self._freeze_alpha()
         if fade is not None:
             alpha = np.maximum(alpha, fade)

@@ -1,0 +1,182 @@
+"""The adaptive stabilizer, part by part, on small hand-made frames."""
+
+import cv2
+import numpy as np
+import pytest
+
+from steadystyle.errors import SteadyStyleError
+from steadystyle.stabilize.adaptive import (AdaptiveParams, AdaptiveStabilizer, camera_moved, drop_specks, feather,
+                                             fill_holes, group_regions)
+from steadystyle.stabilize.base import make_stabilizer
+from steadystyle.stabilize.person import person_available
+
+FIXED = dict(auto_threshold=False, fixed_threshold=6.0, blur_sigma=0.0)
+
+
+def texture(h=48, w=64, seed=0):
+    noise = np.random.default_rng(seed).integers(0, 256, (h, w, 3)).astype(np.float32)
+    return np.clip(cv2.GaussianBlur(noise, (0, 0), 2.0) * 3 - 255, 0, 255).astype(np.uint8)
+
+
+class Net:
+    """A stand-in network: S(t) = 255 − I(t) + ``shift``; counts the pixels it was asked for."""
+
+    def __init__(self):
+        self.calls, self.shift = 0, 0
+
+    def bind(self, frame):
+        def stylize(box=None):
+            self.calls += 1
+            out = np.clip(255 - frame.astype(int) + self.shift, 0, 255).astype(np.uint8)
+            return out if box is None else out[box.slices()]
+        return stylize
+
+
+def step(stab, net, frame):
+    return stab(frame, net.bind(frame))
+
+
+def test_pure_steps():
+    m = np.zeros((20, 20), bool)
+    m[2, 2] = True
+    m[10:12, 3:17] = True  # a thin strip of 28 px survives the speck filter
+    kept = drop_specks(m, 5)
+    assert not kept[2, 2] and kept[10:12, 3:17].all()
+    ring = np.zeros((20, 20), bool)
+    ring[5:15, 5:15] = True
+    ring[7:13, 7:13] = False
+    assert fill_holes(ring)[5:15, 5:15].all() and not fill_holes(ring)[0].any()
+    two = np.zeros((20, 40), bool)
+    two[5:10, 5:10] = two[5:10, 14:19] = True  # 4 px apart
+    joined = group_regions(two, 3)
+    assert cv2.connectedComponents(joined.astype(np.uint8))[0] == 2 and joined[6:9, 5:19].all()  # one region
+    a = feather(ring | fill_holes(ring), 2.0)
+    assert (a[5:15, 5:15] == 1).all() and 0 < a[5, 3] < 1 and a[0, 0] == 0
+
+
+def test_thin_strip_that_the_paper_erases_is_restylized():
+    """A lip-like strip 2 px high changes: the paper's closing erases it, adaptive updates it."""
+    a = np.full((48, 64, 3), 120, np.uint8)
+    b = a.copy()
+    b[20:22, 10:40] = 200
+    paper, ours, net = make_stabilizer("frame-diff"), AdaptiveStabilizer(AdaptiveParams(**FIXED)), Net()
+    for f in (a, b):
+        out_paper = step(paper, net, f)
+        out_ours = step(ours, net, f)
+    assert paper.last_foreground_fraction == 0 and np.array_equal(out_paper[20:22, 10:40], 255 - a[20:22, 10:40])
+    assert np.array_equal(out_ours[20:22, 10:40], 255 - b[20:22, 10:40])
+    assert ours.last_mode == "regions" and np.array_equal(out_ours[40:], 255 - a[40:])  # the rest is kept
+
+
+def test_per_pixel_reference_catches_slow_change():
+    """A patch brightens by 4 grey levels a frame, below T = 6: only the reference sees it add up."""
+    stabs = {on: AdaptiveStabilizer(AdaptiveParams(reference=on, **FIXED)) for on in (True, False)}
+    net = Net()
+    outs = {}
+    for t in range(4):
+        f = np.full((48, 64, 3), 100, np.uint8)
+        f[10:30, 10:30] += 4 * t
+        outs = {on: step(s, net, f) for on, s in stabs.items()}
+    assert np.array_equal(outs[True][15, 15], [147, 147, 147])  # re-stylized at t=2, when it had changed by 8 > T
+    assert np.array_equal(outs[False][15, 15], [155, 155, 155])  # still the first frame's stylization
+
+
+def test_still_frames_and_noise_specks_cost_no_network_pass():
+    a = texture()
+    stab, net = AdaptiveStabilizer(AdaptiveParams(**FIXED)), Net()
+    step(stab, net, a)
+    b = a.copy()
+    b[5, 5] = 255 - b[5, 5]  # one hot pixel
+    out = step(stab, net, b)
+    out = step(stab, net, a)
+    assert net.calls == 1 and stab.last_mode == "keep" and np.array_equal(out, 255 - a)
+
+
+def test_regions_get_feathered_edges_and_only_their_box_is_stylized():
+    a = np.full((64, 96, 3), 90, np.uint8)
+    b = a + 5  # the background changes below T = 6 …
+    b[20:40, 20:40] = 200  # … and a square appears
+    stab, net = AdaptiveStabilizer(AdaptiveParams(context_px=4, **FIXED)), Net()
+    step(stab, net, a)
+    regions = []
+    out = stab(b, lambda box=None: (regions.append(box), net.bind(b)(box))[1])
+    assert regions and regions[0] is not None and regions[0].area < 0.5 * 64 * 96
+    alpha = stab.last_alpha
+    assert (alpha[20:40, 20:40] == 1).all() and 0 < alpha[30, 17] < 1 and alpha[30, 60] == 0
+    assert 255 - 95 < out[30, 18, 0] < 255 - 90  # between the new and the kept stylization
+    assert out[30, 60, 0] == 255 - 90 and out[30, 30, 0] == 255 - 200
+
+
+def test_camera_motion_falls_back_to_per_frame():
+    big = texture(64, 112)
+    stab, net = AdaptiveStabilizer(AdaptiveParams(**FIXED)), Net()
+    modes = []
+    for s in range(6):
+        f = np.ascontiguousarray(big[8:56, 8 + s:72 + s])  # the camera pans 1 px a frame
+        out = step(stab, net, f)
+        modes.append(stab.last_mode)
+    assert modes[0] == "first" and modes[-1] == "full" and np.array_equal(out, 255 - f)
+
+
+def test_camera_moved_tells_a_pan_from_a_moving_object():
+    big = texture(64, 112).astype(np.float32).mean(axis=2)
+    a, pan = big[8:56, 8:72], big[8:56, 11:75]
+    assert camera_moved(a, pan, 6.0, 0.5)
+    obj = a.copy()
+    moved = a.copy()
+    obj[10:30, 10:30] = 250
+    moved[10:30, 13:33] = 250
+    assert not camera_moved(obj, moved, 6.0, 0.5)
+
+
+def test_scene_cut_is_stylized_whole():
+    stab, net = AdaptiveStabilizer(AdaptiveParams(**FIXED)), Net()
+    step(stab, net, texture(seed=1))
+    out = step(stab, net, texture(seed=2))
+    assert stab.last_mode == "full" and np.array_equal(out, 255 - texture(seed=2))
+
+
+def test_bounded_freeze_fades_to_the_current_stylization():
+    a = texture()
+    stab, net = AdaptiveStabilizer(AdaptiveParams(max_freeze_frames=3, fade_frames=2, **FIXED)), Net()
+    step(stab, net, a)
+    net.shift = 40  # the network's output drifts (new lighting, a new style …)
+    outs = [step(stab, net, a) for _ in range(5)]
+    target = np.clip(255 - a.astype(int) + 40, 0, 255)
+    assert np.array_equal(outs[1], 255 - a)              # frozen for 3 frames
+    assert 0 < np.abs(outs[3].astype(int) - target).mean() < np.abs(outs[1].astype(int) - target).mean()
+    assert np.array_equal(outs[4], target)                # after the 2-frame cross-fade
+
+
+def test_auto_threshold_follows_the_camera_noise():
+    rng = np.random.default_rng(0)
+    base = texture().astype(np.float32)
+    stab, net = AdaptiveStabilizer(AdaptiveParams()), Net()
+    for sigma in (2.0, 8.0):
+        stab.reset()
+        for _ in range(8):
+            step(stab, net, np.clip(base + rng.normal(0, sigma, base.shape), 0, 255).astype(np.uint8))
+        if sigma == 2.0:
+            quiet = stab.last_threshold
+            calls = net.calls
+    assert stab.last_threshold > 3 * quiet and quiet >= 2.0
+    assert net.calls - calls <= 2  # camera noise alone does not wake the network
+
+
+def test_params_are_checked():
+    with pytest.raises(SteadyStyleError):
+        AdaptiveParams(fallback_fraction=0)
+    with pytest.raises(SteadyStyleError):
+        AdaptiveParams(feather_px=-1)
+
+
+@pytest.mark.skipif(not person_available(), reason="mediapipe is not installed")
+def test_person_segmentation_runs_offline():
+    from steadystyle.stabilize.person import PersonSegmenter
+
+    mask = PersonSegmenter()(np.full((48, 64, 3), 128, np.uint8))
+    assert mask.shape == (48, 64) and mask.dtype == bool and mask.mean() < 0.5
+    stab, net = AdaptiveStabilizer(AdaptiveParams(person=True, **FIXED)), Net()
+    step(stab, net, texture())
+    step(stab, net, texture())
+    assert stab.last_mode == "keep"
