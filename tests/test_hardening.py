@@ -260,3 +260,12 @@ def test_raw_pickle_is_refused_without_torch_warnings(tmp_path):
         with pytest.raises(SteadyStyleError, match="evil.pth: refusing to load"):
             load_model(path)
     assert [str(w.message) for w in caught] == []
+
+
+def test_safetensors_under_another_name_still_loads(tmp_path, tiny_style):
+    renamed = tmp_path / "model.pth"  # e.g. written by an older `train -o model.pth`
+    renamed.write_bytes(tiny_style.read_bytes())
+    model = load_model(renamed)
+    reference = load_model(tiny_style)
+    assert model.name == "tiny" and all(torch.equal(a, b) for a, b in zip(
+        model.network.state_dict().values(), reference.network.state_dict().values()))

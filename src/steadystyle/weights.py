@@ -110,7 +110,7 @@ def load_model(path: str | os.PathLike) -> StyleModel:
         raise SteadyStyleError(f"{path}: is a folder, not a model file (give a .safetensors or .pth file)")
     if not path.is_file():
         raise SteadyStyleError(f"{path}: no such model file")
-    if path.suffix == ".safetensors":
+    if path.suffix == ".safetensors" or _looks_like_safetensors(path):  # whatever the file is called
         meta = read_metadata(path)
         if int(meta.get("format_version", 0)) > FORMAT_VERSION:
             raise SteadyStyleError(f"{path}: made by a newer steadystyle (format {meta['format_version']})")
@@ -142,6 +142,18 @@ def load_model(path: str | os.PathLike) -> StyleModel:
     meta.setdefault("name", path.stem)
     meta.setdefault("variant", variant_of(config))
     return StyleModel(network, meta, path)
+
+
+def _looks_like_safetensors(path: Path) -> bool:
+    """True when the file starts like safetensors: an 8-byte little-endian header length that fits
+    the file, then a JSON object."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(9)
+        size = path.stat().st_size
+    except OSError:
+        return False
+    return len(head) == 9 and head[8:9] == b"{" and 0 < int.from_bytes(head[:8], "little") <= size - 8
 
 
 def _load_foreign(path: Path) -> dict[str, torch.Tensor]:
