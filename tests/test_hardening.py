@@ -154,7 +154,7 @@ def test_stop_signals_mid_stylize_leave_no_temporary(tmp_path, tiny_style, signa
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for(lambda: any(name.startswith(".out.mp4.tmp-") for name in os.listdir(tmp_path)), process,
               "the temporary output appeared")
-    time.sleep(0.2)  # well inside the run: frames are being stylized and encoded
+    time.sleep(0.05)  # inside the run: frames are being stylized and encoded
     number = getattr(signal, signame)
     process.send_signal(number)
     _, err = process.communicate(timeout=60)
