@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Any, Callable
 
 import numpy as np
@@ -66,10 +66,8 @@ class RunStats:
 
 
 def _checked(source: FileSource, strict: bool) -> Iterator[Frame]:
-    """``source``'s frames; with ``strict``, a problem the reader found (gap, truncation) is raised
-    as :class:`SteadyStyleError` — at the start, or at the end before the sink is closed."""
-    if strict and source.reader.warnings:
-        raise SteadyStyleError(f"{source.reader.warnings[0]} (--strict)")
+    """``source``'s frames; with ``strict``, a problem the reader found by the end (a truncated
+    video) is raised as :class:`SteadyStyleError`, so the loop aborts the sink before closing it."""
     yield from source
     if strict and source.reader.warnings:
         raise SteadyStyleError(f"{source.reader.warnings[0]} (--strict)")
