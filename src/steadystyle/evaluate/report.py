@@ -1,0 +1,130 @@
+"""The evaluation report: JSON with every number and setting, matplotlib plots, an HTML page, and a
+side-by-side MP4 of the methods per clip.  Files are written atomically (temporary name, then rename)."""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..errors import SteadyStyleError
+from ..stats import write_json
+from .summary import markdown_tables
+
+__all__ = ["side_by_side_video", "write_report"]
+
+CURVES = (("warping_error", "warping error (Lai et al.)"), ("static_flicker", "static flicker (grey levels)"),
+          ("ghost_proxy", "ghost proxy (share of pixels)"), ("seams", "seams ×1e3"))
+BARS = (("warping_error_ratio", "warping error × per-frame"), ("static_flicker_ratio", "static flicker × per-frame"),
+        ("ghost_proxy", "ghost proxy"), ("seams", "seams ×1e3"), ("ms_per_frame_ratio", "time × per-frame"))
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def _label(panel: np.ndarray, text: str) -> np.ndarray:
+    out = panel.copy()
+    cv2.rectangle(out, (0, 0), (min(out.shape[1], 8 + 7 * len(text)), 16), (0, 0, 0), -1)
+    cv2.putText(out, text, (4, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
+
+
+def side_by_side_video(path: str | os.PathLike, inputs: list[np.ndarray], outputs: dict[str, list[np.ndarray]],
+                       fps: float) -> None:
+    """Write input | method 1 | method 2 … (each panel labelled) as an H.264 MP4, atomically."""
+    from ..video import VideoWriter
+
+    h, w = inputs[0].shape[:2]
+    columns = 1 + len(outputs)
+    with VideoWriter(path, w * columns, h, fps, crf=20) as writer:
+        for t, frame in enumerate(inputs):
+            panels = [_label(frame, "input")] + [_label(o[t], name) for name, o in outputs.items()]
+            writer.write(np.concatenate(panels, axis=1))
+
+
+def _savefig(fig, path: Path) -> None:
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    fig.savefig(tmp, dpi=90, bbox_inches="tight")
+    tmp.replace(path)
+
+
+def _plots(folder: Path, report: dict) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = []
+    summary = report["summary"]
+    methods = summary["methods"]
+    fig, axes = plt.subplots(1, len(BARS), figsize=(4 * len(BARS), 3.2))
+    for ax, (key, title) in zip(axes, BARS):
+        values = [summary["mean"][m].get(key, float("nan")) for m in methods]
+        ax.bar(range(len(methods)), values, color=[f"C{i}" for i in range(len(methods))])
+        ax.set_xticks(range(len(methods)), methods, rotation=40, ha="right", fontsize=7)
+        ax.set_title(title + " (mean over clips)", fontsize=8)
+    _savefig(fig, folder / "summary.png")
+    plt.close(fig)
+    names.append("summary.png")
+    for clip in report["clips"]:
+        fig, axes = plt.subplots(1, len(CURVES), figsize=(4 * len(CURVES), 3))
+        for ax, (key, title) in zip(axes, CURVES):
+            for i, (label, m) in enumerate(clip["methods"].items()):
+                ax.plot(m["curves"][key], label=label, color=f"C{i}", lw=1)
+            ax.set_title(title, fontsize=8)
+            ax.set_xlabel("frame", fontsize=7)
+        axes[0].legend(fontsize=6)
+        fig.suptitle(f"{clip['clip']} ({clip['size']}, {clip['frames']} frames)", fontsize=9)
+        name = f"curves_{_safe(clip['clip'])}.png"
+        _savefig(fig, folder / name)
+        plt.close(fig)
+        names.append(name)
+    return names
+
+
+def _html(report: dict, images: list[str], videos: list[str]) -> str:
+    e = html.escape
+    settings = "".join(f"<li><b>{e(k)}</b>: {e(str(v))}</li>" for k, v in report["settings"].items())
+    md = markdown_tables(report["summary"])
+    tables = []
+    for block in md.split("\n\n"):
+        lines = [ln for ln in block.splitlines() if ln.strip()]
+        if not lines:
+            continue
+        if lines[0].startswith("**"):
+            tables.append(f"<h3>{e(lines[0].strip('*'))}</h3>")
+            lines = lines[1:]
+        rows = [ln.strip("|").split("|") for ln in lines if not ln.startswith("|---")]
+        if rows:
+            head = "".join(f"<th>{e(c.strip())}</th>" for c in rows[0])
+            body = "".join("<tr>" + "".join(f"<td>{e(c.strip().strip('*'))}</td>" for c in r) + "</tr>" for r in rows[1:])
+            tables.append(f"<table><tr>{head}</tr>{body}</table>")
+    imgs = "".join(f'<p><img src="{e(i)}" style="max-width:100%"></p>' for i in images)
+    vids = "".join(f'<p>{e(v)}<br><video src="{e(v)}" controls loop muted style="max-width:100%"></video></p>'
+                   for v in videos)
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>steadystyle evaluation</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1400px}}table{{border-collapse:collapse;font-size:12px;margin-bottom:1em}}
+td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}th{{background:#eee}}</style></head><body>
+<h1>steadystyle evaluation</h1><p>{e(report['command'])}</p><h2>Settings</h2><ul>{settings}</ul>
+<h2>Per clip and mean, per method</h2>{''.join(tables)}<h2>Plots</h2>{imgs}<h2>Side by side</h2>{vids}
+<p>Machine: {e(str(report['machine']))}</p></body></html>"""
+
+
+def write_report(folder: str | os.PathLike, report: dict[str, Any], videos: list[str]) -> None:
+    """Write ``report.json``, ``report.md``, the plots and ``index.html`` into ``folder`` (created if needed)."""
+    path = Path(folder)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SteadyStyleError(f"{path}: cannot create the report folder ({exc.strerror})") from None
+    write_json(path / "report.json", report)
+    images = _plots(path, report)
+    for name, text in (("report.md", markdown_tables(report["summary"])), ("index.html", _html(report, images, videos))):
+        tmp = path / f".{name}.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path / name)

@@ -1,0 +1,71 @@
+"""Ratios of each method to per-frame stylization, per clip and averaged over clips."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = ["RATIO_METRICS", "summarize", "markdown_tables"]
+
+#: Measures reported as a ratio to per-frame (lower is better; per-frame = 1).
+RATIO_METRICS = ("warping_error", "static_flicker", "ms_per_frame")
+#: Measures reported as absolute values (per-frame's own value is 0 or a floor).
+ABSOLUTE_METRICS = ("ghost_proxy", "seams", "exact_ghosts", "foreground_lag", "style_distance", "network_share")
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b and math.isfinite(a) and math.isfinite(b) else float("nan")
+
+
+def _mean(values: list[float]) -> float:
+    finite = [v for v in values if v == v]
+    return sum(finite) / len(finite) if finite else float("nan")
+
+
+def summarize(clips: list[dict], baseline: str = "per-frame") -> dict[str, Any]:
+    """Per clip and method: each mean, and for :data:`RATIO_METRICS` its ratio to ``baseline`` on the same
+    clip; then per method the mean over clips of each value and ratio (the mean of per-clip ratios)."""
+    per_clip: list[dict] = []
+    methods: list[str] = []
+    for clip in clips:
+        base = clip["methods"].get(baseline, {}).get("mean", {})
+        row = {"clip": clip["clip"], "methods": {}}
+        for label, m in clip["methods"].items():
+            if label not in methods:
+                methods.append(label)
+            values = dict(m["mean"])
+            for k in RATIO_METRICS:
+                if k in values and k in base:
+                    values[f"{k}_ratio"] = _ratio(values[k], base[k])
+            row["methods"][label] = values
+        per_clip.append(row)
+    mean = {}
+    for label in methods:
+        keys = {k for r in per_clip for k in r["methods"].get(label, {})}
+        mean[label] = {k: _mean([r["methods"][label][k] for r in per_clip if k in r["methods"].get(label, {})])
+                       for k in sorted(keys)}
+    return {"baseline": baseline, "per_clip": per_clip, "mean": mean, "methods": methods}
+
+
+def _fmt(v: float | None, digits: int) -> str:
+    return "–" if v is None or v != v else f"{v:.{digits}f}"
+
+
+def markdown_tables(summary: dict) -> str:
+    """One Markdown table per method: a row per clip and a mean row."""
+    out = []
+    head = ("| clip | warping error | × per-frame | static flicker | × per-frame | ghost proxy | seams ×1e3 "
+            "| exact ghosts | fg lag (frames) | style dist | ms/frame | × per-frame |")
+    for label in summary["methods"]:
+        out += [f"**{label}**", "", head, "|" + "---|" * 12]
+        rows = [(r["clip"], r["methods"].get(label)) for r in summary["per_clip"]] + [("**mean**", summary["mean"][label])]
+        for name, v in rows:
+            if v is None:
+                continue
+            out.append(f"| {name} | {_fmt(v.get('warping_error'), 5)} | {_fmt(v.get('warping_error_ratio'), 2)} | "
+                       f"{_fmt(v.get('static_flicker'), 3)} | {_fmt(v.get('static_flicker_ratio'), 3)} | "
+                       f"{_fmt(v.get('ghost_proxy'), 4)} | {_fmt(v.get('seams'), 4)} | {_fmt(v.get('exact_ghosts'), 4)} | "
+                       f"{_fmt(v.get('foreground_lag'), 1)} | {_fmt(v.get('style_distance'), 3)} | {_fmt(v.get('ms_per_frame'), 1)} | "
+                       f"{_fmt(v.get('ms_per_frame_ratio'), 2)} |")
+        out.append("")
+    return "\n".join(out)
