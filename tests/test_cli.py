@@ -156,3 +156,11 @@ def test_demo_command(tmp_path, tiny_style, capsys):
     assert main(["demo", "-o", str(tmp_path / "d.mp4"), "--style", str(tiny_style), "--seconds", "0.2", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "per-frame" in out and "frame-diff" in out and (tmp_path / "d.mp4").is_file()
+
+
+def test_a_parameter_of_another_method_is_refused_not_ignored(tmp_path, tiny_style, capsys):
+    src = make_clip(tmp_path / "in.mp4", frames=3)
+    code = main(["stylize", str(src), "-o", str(tmp_path / "o.mp4"), "--style", str(tiny_style),
+                 "--method", "per-frame", "--erode-kernel", "3", "--quiet"])
+    assert code == 2 and not (tmp_path / "o.mp4").exists()
+    assert "--erode-kernel is a parameter of --method frame-diff, not of --method per-frame" in capsys.readouterr().err

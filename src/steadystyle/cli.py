@@ -111,9 +111,21 @@ def add_method_options(parser: argparse.ArgumentParser, default: str | None = No
 
 
 def method_params(args: argparse.Namespace):
-    """The params dataclass of ``args.method`` from the parsed options."""
-    from .stabilize.base import make_params
+    """The params dataclass of ``args.method`` from the parsed options.
 
+    A parameter given on the command line that belongs only to other methods is a one-line error
+    (it would otherwise be silently ignored).
+    """
+    import dataclasses
+
+    from .stabilize.base import METHODS, make_params
+
+    own = {f.name for f in dataclasses.fields(METHODS[args.method].params)}
+    for name, method in METHODS.items():
+        for f in dataclasses.fields(method.params):
+            if f.name not in own and getattr(args, f.name, None) is not None:
+                raise SteadyStyleError(f"--{f.name.replace('_', '-')} is a parameter of --method {name}, "
+                                       f"not of --method {args.method}")
     return make_params(args.method, **vars(args))
 
 
