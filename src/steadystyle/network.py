@@ -9,6 +9,7 @@ Input and output are N×3×H×W float tensors, RGB, 0–255 (not clamped: the ca
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import torch
@@ -51,6 +52,59 @@ VARIANTS: dict[str, NetworkConfig] = {
 }
 
 
+#: A normalisation step: (instance-norm module, activations N×C×H×W) → normalised activations.
+NormFn = Callable[[nn.InstanceNorm2d, torch.Tensor], torch.Tensor]
+
+#: Instance-norm statistics of one layer: (mean, 1/std), each N×C×1×1 float32 (std includes eps).
+LayerStats = tuple[torch.Tensor, torch.Tensor]
+
+
+def _plain_norm(norm: nn.InstanceNorm2d, x: torch.Tensor) -> torch.Tensor:
+    return norm(x)
+
+
+class StatsRecorder:
+    """A :data:`NormFn` that normalises each layer by its own statistics (exactly what instance
+    normalisation does) and records them, in layer order, in ``stats``.
+
+    Statistics are computed in float32 whatever the activations' dtype (fp16 variance overflows).
+    """
+
+    def __init__(self) -> None:
+        self.stats: list[LayerStats] = []
+
+    def __call__(self, norm: nn.InstanceNorm2d, x: torch.Tensor) -> torch.Tensor:
+        xf = x.float()
+        mean = xf.mean(dim=(2, 3), keepdim=True)
+        var = xf.var(dim=(2, 3), keepdim=True, unbiased=False)
+        inv_std = torch.rsqrt(var + norm.eps)
+        self.stats.append((mean, inv_std))
+        return _affine(norm, x, mean, inv_std)
+
+
+class FrozenStats:
+    """A :data:`NormFn` that normalises layer *i* with the *i*-th recorded statistics instead of
+    the activations' own (so a crop is normalised like the full frame the statistics came from)."""
+
+    def __init__(self, stats: Sequence[LayerStats]) -> None:
+        self.stats = list(stats)
+        self.index = 0
+
+    def __call__(self, norm: nn.InstanceNorm2d, x: torch.Tensor) -> torch.Tensor:
+        if self.index >= len(self.stats):
+            raise ValueError(f"frozen statistics hold {len(self.stats)} layers; the network has more")
+        mean, inv_std = self.stats[self.index]
+        self.index += 1
+        return _affine(norm, x, mean, inv_std)
+
+
+def _affine(norm: nn.InstanceNorm2d, x: torch.Tensor, mean: torch.Tensor, inv_std: torch.Tensor) -> torch.Tensor:
+    """(x − mean) · inv_std · γ + β, computed in x's dtype; γ, β are the layer's affine weights."""
+    scale = inv_std * norm.weight.float().view(1, -1, 1, 1)
+    shift = norm.bias.float().view(1, -1, 1, 1) - mean * scale
+    return x * scale.to(x.dtype) + shift.to(x.dtype)
+
+
 class ConvLayer(nn.Module):
     """Reflection padding then convolution (keeps size when stride is 1)."""
 
@@ -86,9 +140,9 @@ class ResidualBlock(nn.Module):
         self.conv2 = ConvLayer(channels, channels, 3, 1)
         self.in2 = nn.InstanceNorm2d(channels, affine=True)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.relu(self.in1(self.conv1(x)))
-        return x + self.in2(self.conv2(y))
+    def forward(self, x: torch.Tensor, norm: NormFn = _plain_norm) -> torch.Tensor:
+        y = F.relu(norm(self.in1, self.conv1(x)))
+        return x + norm(self.in2, self.conv2(y))
 
 
 class TransformerNet(nn.Module):
@@ -117,12 +171,44 @@ class TransformerNet(nn.Module):
         self.in5 = nn.InstanceNorm2d(c1, affine=True)
         self.deconv3 = ConvLayer(c1, 3, k, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.relu(self.in1(self.conv1(x)))
-        y = F.relu(self.in2(self.conv2(y)))
-        y = F.relu(self.in3(self.conv3(y)))
+    def forward(self, x: torch.Tensor, norm: NormFn = _plain_norm) -> torch.Tensor:
+        """x: N×3×H×W RGB 0–255 (H, W multiples of 4) → N×3×H×W.  ``norm`` applies each
+        instance norm (default: the module itself; see :class:`StatsRecorder`, :class:`FrozenStats`)."""
+        y = F.relu(norm(self.in1, self.conv1(x)))
+        y = F.relu(norm(self.in2, self.conv2(y)))
+        y = F.relu(norm(self.in3, self.conv3(y)))
         for i in range(self.config.residual_blocks):
-            y = getattr(self, f"res{i + 1}")(y)
-        y = F.relu(self.in4(self.deconv1(y)))
-        y = F.relu(self.in5(self.deconv2(y)))
+            y = getattr(self, f"res{i + 1}")(y, norm)
+        y = F.relu(norm(self.in4, self.deconv1(y)))
+        y = F.relu(norm(self.in5, self.deconv2(y)))
         return self.deconv3(y)
+
+    def forward_recording(self, x: torch.Tensor) -> tuple[torch.Tensor, list[LayerStats]]:
+        """Like ``forward``, and also return every instance norm's (mean, 1/std), in layer order."""
+        recorder = StatsRecorder()
+        return self.forward(x, recorder), recorder.stats
+
+    def forward_frozen(self, x: torch.Tensor, stats: Sequence[LayerStats]) -> torch.Tensor:
+        """Like ``forward``, but each instance norm uses the given statistics (from
+        :meth:`forward_recording` on a full frame) instead of the activations' own."""
+        frozen = FrozenStats(stats)
+        y = self.forward(x, frozen)
+        if frozen.index != len(frozen.stats):
+            raise ValueError(f"frozen statistics hold {len(frozen.stats)} layers; the network has {frozen.index}")
+        return y
+
+    def norm_count(self) -> int:
+        """Number of instance-norm layers (5 plus 2 per residual block)."""
+        return 5 + 2 * self.config.residual_blocks
+
+
+def receptive_radius(config: NetworkConfig) -> int:
+    """How far (input pixels) an output pixel's value can depend on, ignoring instance-norm
+    statistics: the sum over convolutions of (kernel // 2) × that layer's input stride, plus
+    the 4 px of position uncertainty of the two stride-2 steps and nearest upsamplings.
+
+    full: 4+1+2+40+2+1+4+4 = 58 px; light: 2+1+2+16+2+1+2+4 = 30 px.  A crop with this much
+    context on every side gives, inside, exactly the full frame's output (with frozen statistics).
+    """
+    k = config.outer_kernel // 2
+    return k + 1 + 2 + 2 * config.residual_blocks * 4 + 2 + 1 + k + 4

@@ -17,7 +17,14 @@ import torch
 from torch.nn import functional as F
 
 from .errors import SteadyStyleError
+from .network import LayerStats, receptive_radius
+from .stabilize.base import Box
+from .stabilize.roi import box_within, context_box
 from .weights import StyleModel
+
+#: A region pass whose crop (region plus network context) covers at least this fraction of the
+#: frame runs as a full-frame pass instead: it costs about the same and refreshes the statistics.
+REGION_FULL_FRACTION = 0.7
 
 
 def image_to_tensor(image: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -51,27 +58,92 @@ def working_size(height: int, width: int, max_side: int | None) -> tuple[int, in
     return max(1, round(height * s)), max(1, round(width * s))
 
 
+def pad_to_4(x: torch.Tensor) -> torch.Tensor:
+    """Pad N×C×H×W at the bottom and right to multiples of 4 (reflect; replicate when too small)."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % 4, (-w) % 4
+    if not (ph or pw):
+        return x
+    return F.pad(x, (0, pw, 0, ph), mode="reflect" if h > ph and w > pw else "replicate")
+
+
+def check_frame(image: np.ndarray) -> None:
+    """Raise ValueError unless ``image`` is an H×W×3 uint8 array."""
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        got = f"{image.shape} {image.dtype}" if isinstance(image, np.ndarray) else type(image).__name__
+        raise ValueError(f"expected an H×W×3 uint8 RGB frame, got {got}")
+
+
+def check_region(image: np.ndarray, box: Box) -> Box:
+    """``box`` as a :class:`Box` inside ``image`` (H×W×3 uint8); a one-line error otherwise."""
+    check_frame(image)
+    box = Box(*(int(v) for v in box))
+    if not box_within(box, *image.shape[:2]):
+        raise SteadyStyleError(f"region {tuple(box)} is empty or outside the {image.shape[1]}×{image.shape[0]} frame")
+    return box
+
+
 class Stylizer:
-    """Applies one style network to frames.
+    """Applies one style network to frames (PyTorch backend).
 
     Any frame size works: the batch is reflect-padded to a multiple of 4 and cropped back, so
     the output has exactly the input's size. With ``max_side`` the network runs on a frame
     scaled down so its longer side is at most that many pixels (this caps memory and sets the
     brush-stroke scale), and the result is scaled back up to the input size.
+
+    On CUDA the network runs in fp16 with channels_last memory layout by default
+    (``precision="auto"``; ``"fp32"`` to turn it off); on the CPU always fp32.
+
+    Regions (``stylize_region``): the network runs on the region plus ``context`` pixels around
+    it (its receptive radius, rounded up to 4), with every instance norm using the statistics of
+    the last full-frame pass instead of the crop's own, so inside the region the result equals
+    the full frame's up to the change of statistics since that pass.  Statistics are recorded on
+    full-frame passes once regions have been asked for (``track_stats``).
     """
 
-    def __init__(self, model: StyleModel | str | os.PathLike, device: str = "auto", max_side: int | None = None) -> None:
+    backend = "torch"
+
+    def __init__(self, model: StyleModel | str | os.PathLike, device: str = "auto", max_side: int | None = None,
+                 precision: str = "auto") -> None:
         if not isinstance(model, StyleModel):
             from .styles import load_style
 
             model = load_style(model)
         if max_side is not None and max_side < 16:
             raise SteadyStyleError("--max-side must be at least 16 pixels")
+        if precision not in ("auto", "fp32", "fp16"):
+            raise SteadyStyleError(f"unknown precision {precision!r}; choose auto, fp32 or fp16")
         self.model = model
         self.device = pick_device(device)
         self.max_side = max_side
+        cuda = self.device.type == "cuda"
+        if precision == "fp16" and not cuda:
+            raise SteadyStyleError("fp16 needs a CUDA device; the CPU runs fp32")
+        self.half = cuda and precision in ("auto", "fp16")
         self.network = model.network.to(self.device).eval()
-        self.half = False
+        self._net = self.network
+        if cuda:  # a private copy: the StyleModel's network stays fp32 and contiguous for its other users
+            import copy
+
+            self._net = copy.deepcopy(self.network)
+            if self.half:
+                self._net = self._net.half()
+            self._net = self._net.to(memory_format=torch.channels_last)
+        self.channels_last = cuda
+        self.context = -(-receptive_radius(self.network.config) // 4) * 4
+        self.track_stats = False
+        self._stats: list[LayerStats] | None = None
+        self._stats_hw: tuple[int, int] | None = None
+
+    @classmethod
+    def for_backend(cls, style: StyleModel | str | os.PathLike, backend: str = "auto", device: str = "auto",
+                    max_side: int | None = None):
+        """A stylizer for ``style`` on ``backend``: ``torch``, ``onnx`` (ONNX Runtime), the other
+        names of :data:`steadystyle.backends.BACKENDS`, or ``auto`` (the fastest installed for the
+        device: see :func:`steadystyle.backends.resolve_backend`)."""
+        from .backends import make_stylizer
+
+        return make_stylizer(style, backend=backend, device=device, max_side=max_side)
 
     @property
     def name(self) -> str:
@@ -82,31 +154,65 @@ class Stylizer:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
 
+    def _prepare(self, x: torch.Tensor) -> torch.Tensor:
+        """A padded float batch in the network's dtype and memory layout."""
+        if self.half:
+            x = x.half()
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
     @torch.inference_mode()
     def stylize_tensor(self, batch: torch.Tensor) -> torch.Tensor:
-        """N×3×H×W float RGB 0–255 on the stylizer's device → same shape, clamped to 0–255."""
+        """N×3×H×W float RGB 0–255 on the stylizer's device → same shape, float32, clamped to 0–255."""
         n, _, h, w = batch.shape
         wh, ww = working_size(h, w, self.max_side)
         x = batch if (wh, ww) == (h, w) else F.interpolate(batch, size=(wh, ww), mode="area")
-        ph, pw = (-wh) % 4, (-ww) % 4
-        if ph or pw:
-            mode = "reflect" if wh > ph and ww > pw else "replicate"
-            x = F.pad(x, (0, pw, 0, ph), mode=mode)
+        x = self._prepare(pad_to_4(x))
         try:
-            y = self.network(x)[..., :wh, :ww]
+            if self.track_stats and n == 1 and (wh, ww) == (h, w):
+                y, self._stats = self._net.forward_recording(x)
+                self._stats_hw = (h, w)
+            else:
+                y = self._net(x)
+            y = y[..., :wh, :ww].float()
         except torch.OutOfMemoryError:
             raise SteadyStyleError(f"out of {self.device.type} memory stylizing {ww}×{wh} frames; "
                                    f"use --max-side {max(16, max(wh, ww) // 2)} or --device cpu") from None
         if (wh, ww) != (h, w):
             y = F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False)
         assert y.shape[-2:] == batch.shape[-2:], "stylized size must equal input size"
-        return y.clamp(0, 255)
+        return y.clamp(0, 255).contiguous()
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """H×W×3 uint8 RGB → stylized H×W×3 uint8 RGB of the same size."""
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"expected an H×W×3 uint8 RGB frame, got {image.shape} {image.dtype}")
+        check_frame(image)
         return tensor_to_image(self.stylize_tensor(image_to_tensor(image, self.device)))
+
+    def stylize_region(self, image: np.ndarray, box: Box) -> np.ndarray:
+        """S(t) inside ``box`` only: H×W×3 uint8 frame and a :class:`Box` → box-sized h×w×3 uint8.
+
+        Runs the network on the crop ``box`` + ``context`` (aligned to 4, padded) with the
+        instance-norm statistics of the last full-frame pass.  Falls back to a full-frame pass
+        (which records fresh statistics) when there are none for this frame size, when the crop
+        would cover ≥ ``REGION_FULL_FRACTION`` of the frame, or when ``max_side`` rescales frames.
+        """
+        box = check_region(image, box)
+        height, width = image.shape[:2]
+        self.track_stats = True
+        crop = context_box(box, height, width, self.context)
+        if (working_size(height, width, self.max_side) != (height, width) or self._stats is None
+                or self._stats_hw != (height, width) or crop.area >= REGION_FULL_FRACTION * height * width):
+            return self(image)[box.slices()]
+        with torch.inference_mode():
+            x = image_to_tensor(image[crop.slices()], self.device)
+            try:
+                y = self._net.forward_frozen(self._prepare(pad_to_4(x)), self._stats)
+            except torch.OutOfMemoryError:
+                raise SteadyStyleError(f"out of {self.device.type} memory stylizing a {crop.width}×{crop.height} "
+                                       f"region; use --max-side or --device cpu") from None
+            y = y[..., box.y0 - crop.y0:box.y1 - crop.y0, box.x0 - crop.x0:box.x1 - crop.x0].float().clamp(0, 255)
+        return tensor_to_image(y)
 
 
 def resize_image(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -116,4 +222,4 @@ def resize_image(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(image, (width, height), interpolation=interp)
 
 
-__all__ = ["Stylizer", "image_to_tensor", "tensor_to_image", "pick_device", "working_size", "resize_image"]
+__all__ = ["Stylizer", "REGION_FULL_FRACTION", "pad_to_4", "check_frame", "check_region", "image_to_tensor", "tensor_to_image", "pick_device", "working_size", "resize_image"]
