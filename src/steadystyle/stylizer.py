@@ -121,14 +121,14 @@ class Stylizer:
             raise SteadyStyleError("fp16 needs a CUDA device; the CPU runs fp32")
         self.half = cuda and precision in ("auto", "fp16")
         self.network = model.network.to(self.device).eval()
-        self._net = self.network
+        self._cuda_net: torch.nn.Module | None = None
         if cuda:  # a private copy: the StyleModel's network stays fp32 and contiguous for its other users
             import copy
 
-            self._net = copy.deepcopy(self.network)
+            net = copy.deepcopy(self.network)
             if self.half:
-                self._net = self._net.half()
-            self._net = self._net.to(memory_format=torch.channels_last)
+                net = net.half()
+            self._cuda_net = net.to(memory_format=torch.channels_last)
         self.channels_last = cuda
         self.context = -(-receptive_radius(self.network.config) // 4) * 4
         self.track_stats = False
@@ -148,6 +148,11 @@ class Stylizer:
     @property
     def name(self) -> str:
         return self.model.name
+
+    @property
+    def _net(self):
+        """The network that runs: on CUDA the fp16/channels_last copy, else ``network`` itself."""
+        return self._cuda_net if self._cuda_net is not None else self.network
 
     def synchronize(self) -> None:
         """Wait for the device to finish queued work (for honest timings; a no-op on the CPU)."""
