@@ -47,7 +47,7 @@ OPSET = 18
 EXPORT_VERSION = 1
 GRAPHS = ("plain", "record", "frozen")
 
-__all__ = ["OPSET", "GRAPHS", "export_graph", "write_onnx", "model_metadata", "OnnxStylizer", "cached_graph", "pack_stats",
+__all__ = ["OPSET", "GRAPHS", "export_graph", "write_onnx", "check_output", "model_metadata", "OnnxStylizer", "cached_graph", "pack_stats",
            "unpack_stats"]
 
 
@@ -141,17 +141,27 @@ def export_graph(model: StyleModel, graph: str = "plain"):
     finally:
         logger.setLevel(level)
     proto = program.model_proto
+    for value in (proto.graph.input[0], proto.graph.output[0]):  # readable names for the dynamic axes
+        for dim, label in zip(value.type.tensor_type.shape.dim, ("batch", "channels", "height", "width")):
+            if dim.dim_param:
+                dim.dim_param = label
     onnx.helper.set_model_props(proto, {**model_metadata(model), "graph": graph})
     return proto
 
 
-def write_onnx(proto, path: str | os.PathLike) -> Path:
-    """Write an ``onnx.ModelProto`` to ``path`` atomically (temp file in the same folder, then rename)."""
+def check_output(path: str | os.PathLike) -> Path:
+    """``path`` as a Path, or a one-line error when it cannot be written as a file."""
     path = Path(path)
     if path.is_dir():
         raise SteadyStyleError(f"{path}: is a folder; give a file name like style.onnx")
     if not path.parent.is_dir():
         raise SteadyStyleError(f"{path.parent}: no such folder")
+    return path
+
+
+def write_onnx(proto, path: str | os.PathLike) -> Path:
+    """Write an ``onnx.ModelProto`` to ``path`` atomically (temp file in the same folder, then rename)."""
+    path = check_output(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:

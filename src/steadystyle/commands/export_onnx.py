@@ -1,0 +1,33 @@
+"""``steadystyle export-onnx STYLE -o style.onnx``: the style network as a standard ONNX file.
+
+Dynamic batch, height and width (H and W multiples of 4), opset 18, our metadata kept in the
+file's ``metadata_props`` (key ``steadystyle``: the same JSON as in the safetensors file, plus
+``name``, ``variant`` and the input convention).  Written atomically.
+"""
+
+from __future__ import annotations
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("export-onnx", help="export a style network to ONNX (dynamic size, metadata kept)",
+                       description="Export a style network to ONNX: input N×3×H×W float32 RGB 0–255 (H, W "
+                                   "multiples of 4), output the same shape, unclamped.")
+    p.add_argument("style", help="shipped style name or model file (.safetensors, .pth)")
+    p.add_argument("-o", "--output", required=True, metavar="STYLE.onnx", help="file to write")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from ..backends import onnx_available
+    from ..errors import SteadyStyleError
+    from ..styles import load_style
+
+    if not onnx_available():
+        raise SteadyStyleError("export-onnx needs onnx and onnxscript: pip install onnx onnxscript onnxruntime")
+    from ..backends.onnx import OPSET, check_output, export_graph, write_onnx
+
+    check_output(args.output)
+    model = load_style(args.style)
+    path = write_onnx(export_graph(model, "plain"), args.output)
+    print(f"wrote {path} ({model.name}, opset {OPSET}, {path.stat().st_size / 1e6:.1f} MB)")
+    return 0
