@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("live", "bench", "batch", "serve", "study", "evaluate")
+MODULES = ("live", "bench", "batch", "serve", "study", "evaluate", "export_onnx")
 
 
 def add_command_parsers(sub) -> None:
