@@ -69,15 +69,15 @@ def test_thin_strip_that_the_paper_erases_is_restylized():
 
 
 def test_per_pixel_reference_catches_slow_change():
-    """A patch brightens by 4 grey levels a frame, below T = 6: only the reference sees it add up."""
+    """A patch brightens by 4 grey levels a frame, below T = 6: only the reference (bound 2T = 12) sees it add up."""
     stabs = {on: AdaptiveStabilizer(AdaptiveParams(reference=on, **FIXED)) for on in (True, False)}
     net = Net()
     outs = {}
-    for t in range(4):
+    for t in range(5):
         f = np.full((48, 64, 3), 100, np.uint8)
         f[10:30, 10:30] += 4 * t
         outs = {on: step(s, net, f) for on, s in stabs.items()}
-    assert np.array_equal(outs[True][15, 15], [147, 147, 147])  # re-stylized at t=2, when it had changed by 8 > T
+    assert np.array_equal(outs[True][15, 15], 255 - f[15, 15])  # re-stylized at t=4, when it had changed by 16 > 2T
     assert np.array_equal(outs[False][15, 15], [155, 155, 155])  # still the first frame's stylization
 
 

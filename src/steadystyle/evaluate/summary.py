@@ -55,9 +55,9 @@ def markdown_tables(summary: dict) -> str:
     """One Markdown table per method: a row per clip and a mean row."""
     out = []
     head = ("| clip | warping error | × per-frame | static flicker | × per-frame | ghost proxy | seams ×1e3 "
-            "| exact ghosts | fg lag (frames) | style dist | ms/frame | × per-frame |")
+            "| exact ghosts | fg lag (frames) | style dist | network share | ms/frame | × per-frame |")
     for label in summary["methods"]:
-        out += [f"**{label}**", "", head, "|" + "---|" * 12]
+        out += [f"**{label}**", "", head, "|" + "---|" * 13]
         rows = [(r["clip"], r["methods"].get(label)) for r in summary["per_clip"]] + [("**mean**", summary["mean"][label])]
         for name, v in rows:
             if v is None:
@@ -65,7 +65,8 @@ def markdown_tables(summary: dict) -> str:
             out.append(f"| {name} | {_fmt(v.get('warping_error'), 5)} | {_fmt(v.get('warping_error_ratio'), 2)} | "
                        f"{_fmt(v.get('static_flicker'), 3)} | {_fmt(v.get('static_flicker_ratio'), 3)} | "
                        f"{_fmt(v.get('ghost_proxy'), 4)} | {_fmt(v.get('seams'), 4)} | {_fmt(v.get('exact_ghosts'), 4)} | "
-                       f"{_fmt(v.get('foreground_lag'), 1)} | {_fmt(v.get('style_distance'), 3)} | {_fmt(v.get('ms_per_frame'), 1)} | "
+                       f"{_fmt(v.get('foreground_lag'), 1)} | {_fmt(v.get('style_distance'), 3)} | {_fmt(v.get('network_share'), 2)} | "
+                       f"{_fmt(v.get('ms_per_frame'), 1)} | "
                        f"{_fmt(v.get('ms_per_frame_ratio'), 2)} |")
         out.append("")
     return "\n".join(out)

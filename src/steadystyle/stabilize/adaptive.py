@@ -9,9 +9,12 @@ Per frame I(t) (H×W×3 uint8 RGB), with G(t) the grey level F = (R+G+B)/3 blurr
    1.4826 × median |G(t) − G(t−1)| (a robust σ of the frame difference: most pixels are static),
    the median of the last 25 estimates; T = max(``min_threshold``, ``noise_factor`` × σ).
    Off: T = ``threshold``.
-2. **Per-pixel reference** (``reference``): a pixel has changed when |G(t) − R| > T, where R holds,
-   per pixel, G of the frame that pixel was last stylized from — slow motion and drift accumulate
-   until they are caught.  Off: R = G(t−1) (the paper's frame difference).
+2. **Per-pixel reference** (``reference``): a pixel has changed when |G(t) − G(t−1)| > T (the
+   paper's frame difference) *or* |G(t) − R| > ``reference_factor`` × T, where R holds, per pixel,
+   G of the frame that pixel was last stylized from — slow motion, uncovered background and drift
+   accumulate until they are caught.  The looser bound on R keeps small persistent offsets
+   (re-quantization at a compressed clip's key frames, dithering) from re-stylizing still pixels.
+   Off: only the frame difference.
 3. **Fallback** (``fallback``): the whole frame is stylized (per-frame) and every reference reset
    when the regions to update (step 4) cover more than ``fallback_fraction`` of it (scene cut,
    lighting jump, fast camera motion, a close-up), or when the camera moved: the global
@@ -170,6 +173,7 @@ class AdaptiveParams:
     fixed_threshold: float = field(default=6.0, metadata=_help("threshold when --no-auto-threshold, grey levels"))
     blur_sigma: float = field(default=1.0, metadata=_help("Gaussian σ (px) of the grey level before comparing"))
     reference: bool = field(default=True, metadata=_help("compare with the input each pixel was last stylized from"))
+    reference_factor: float = field(default=2.0, metadata=_help("the reference comparison's threshold, × the threshold"))
     regions: bool = field(default=True, metadata=_help("re-stylize whole moving regions with feathered edges"))
     min_region_px: int = field(default=24, metadata=_help("changed specks smaller than this are noise, px"))
     group_px: int = field(default=8, metadata=_help("moving pixels this close join one region, px"))
@@ -184,7 +188,8 @@ class AdaptiveParams:
     person: bool = field(default=False, metadata=_help("re-stylize the whole person when any of it moves (mediapipe)"))
 
     def __post_init__(self) -> None:
-        for name in ("noise_factor", "min_threshold", "fixed_threshold", "blur_sigma", "feather_px", "motion_px"):
+        for name in ("noise_factor", "min_threshold", "fixed_threshold", "blur_sigma", "feather_px", "motion_px",
+                     "reference_factor"):
             value = float(getattr(self, name))
             if not np.isfinite(value) or value < 0:
                 raise SteadyStyleError(f"{name} must be a finite number ≥ 0 (got {getattr(self, name)!r})")
@@ -322,9 +327,10 @@ class AdaptiveStabilizer:
         p = self.params
         threshold = self._threshold(g)
         self.last_threshold = threshold
-        base = self._ref if p.reference else self._prev
-        assert base is not None and self._age is not None and self._ref is not None
-        changed = np.abs(g - base) > threshold
+        assert self._prev is not None and self._age is not None and self._ref is not None
+        changed = np.abs(g - self._prev) > threshold
+        if p.reference:
+            changed |= np.abs(g - self._ref) > p.reference_factor * threshold
         if self._camera_moved(g, threshold):
             return self._full(frame, g, stylize, "full")
         alpha = self._region_alpha(frame, changed)
