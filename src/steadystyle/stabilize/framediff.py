@@ -61,7 +61,8 @@ import cv2
 import numpy as np
 
 from ..errors import SteadyStyleError
-from .base import register
+from .base import Box, register
+from .roi import plan_regions
 
 __all__ = ["FrameDiffParams", "FrameDiffStabilizer", "background_mask", "close_mask", "composite", "grey_level"]
 
@@ -107,6 +108,14 @@ class FrameDiffParams:
     dilate_iterations: int = field(default=2, metadata={"help": "closing: number of dilations"})
     erode_kernel: int = field(default=5, metadata={"help": "closing: erosion square size (odd)"})
     erode_iterations: int = field(default=5, metadata={"help": "closing: number of erosions"})
+    roi: bool = field(default=False, metadata={"help": "re-stylize only the boxes around the foreground (network "
+                                                       "context added, full-frame instance-norm statistics)"})
+    roi_refresh: int = field(default=10, metadata={"help": "ROI: a full-frame pass at least every N stylized frames "
+                                                           "(refreshes the frozen statistics)"})
+    roi_max_fraction: float = field(default=0.5, metadata={"help": "ROI: stylize the full frame when the foreground "
+                                                                   "boxes cover more than this fraction of it"})
+    roi_refresh_change: float = field(default=0.25, metadata={"help": "ROI: a full-frame pass when this fraction of "
+                                                                      "pixels changed by > T since the last one"})
 
     def __post_init__(self) -> None:
         _check_threshold(self.threshold)
@@ -114,6 +123,15 @@ class FrameDiffParams:
         _check_iterations("dilate_iterations", self.dilate_iterations)
         _check_kernel("erode_kernel", self.erode_kernel)
         _check_iterations("erode_iterations", self.erode_iterations)
+        if not isinstance(self.roi, (bool, np.bool_)):
+            raise SteadyStyleError(f"roi must be true or false (got {self.roi!r})")
+        if isinstance(self.roi_refresh, bool) or not isinstance(self.roi_refresh, (int, np.integer)) or self.roi_refresh < 1:
+            raise SteadyStyleError(f"roi_refresh must be an integer ≥ 1 (got {self.roi_refresh!r})")
+        for name in ("roi_max_fraction", "roi_refresh_change"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                    or not 0.0 < float(value) <= 1.0:
+                raise SteadyStyleError(f"{name} must be a fraction in (0, 1] (got {value!r})")
 
     def closing(self) -> dict[str, int]:
         """The four closing parameters as keyword arguments for ``close_mask``/``close_mask_torch``."""
@@ -211,6 +229,17 @@ class FrameDiffStabilizer:
         on the first frame.
     last_foreground_fraction: fraction of pixels that took the new stylization at the last call
         (1.0 on the first frame; 0.0 means ``stylize`` was not called).
+    last_regions: the boxes ``stylize(box)`` was asked for at the last call (``[]`` when it ran on
+        the full frame or not at all).
+
+    ROI mode (``params.roi``, beyond the paper): when the closed mask has foreground, the boxes of
+    its components (:func:`~steadystyle.stabilize.roi.plan_regions`) are stylized with
+    ``stylize(box)`` and composited inside the mask, which gives the paper's output wherever the
+    region's stylization equals the full frame's.  A full-frame ``stylize()`` is used instead on
+    the first frame, when the boxes cover more than ``roi_max_fraction`` of the frame, at least
+    every ``roi_refresh`` stylized frames, and when more than ``roi_refresh_change`` of the pixels
+    differ by more than T from the frame of the last full pass — these full passes are what a
+    stylizer takes its frozen instance-norm statistics from.
     """
 
     def __init__(self, params: FrameDiffParams = FrameDiffParams()) -> None:
@@ -225,6 +254,32 @@ class FrameDiffStabilizer:
         self._prev_output: np.ndarray | None = None
         self.last_mask: np.ndarray | None = None
         self.last_foreground_fraction: float = 1.0
+        self.last_regions: list[Box] = []
+        self._full_grey: np.ndarray | None = None  # grey level of the frame of the last full pass
+        self._since_full = 0  # stylized frames since the last full pass
+
+    def _regions(self, grey: np.ndarray, mask: np.ndarray) -> list[Box] | None:
+        """ROI plan for this frame: the boxes to stylize, or None for a full-frame pass."""
+        p = self.params
+        if not p.roi or self._full_grey is None or self._since_full + 1 >= p.roi_refresh:
+            return None
+        changed = np.count_nonzero(np.abs(grey - self._full_grey) > np.float32(p.threshold))
+        if changed > p.roi_refresh_change * grey.size:
+            return None
+        return plan_regions(mask == 0, pad=0, merge_gap=32, max_fraction=p.roi_max_fraction)
+
+    def _composite_regions(self, stylize: Callable[..., np.ndarray], boxes: list[Box], mask: np.ndarray) -> np.ndarray:
+        """O(t) from O(t−1) with ``stylize(box)`` composited inside the mask's foreground of each box."""
+        out = self._prev_output.copy()
+        for box in boxes:
+            s = stylize(box)
+            shape = (box.height, box.width, 3)
+            if not isinstance(s, np.ndarray) or s.shape != shape or s.dtype != np.uint8:
+                got = f"{_hw(s.shape)} {s.dtype}" if isinstance(s, np.ndarray) else type(s).__name__
+                raise SteadyStyleError(f"stylize(box) must return a {_hw(shape)} uint8 region, got {got}")
+            region = out[box.slices()]
+            np.copyto(region, s, where=(mask[box.slices()] == 0)[..., None])
+        return out
 
     def _stylized(self, stylize: Callable[[], np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
         s = stylize()
@@ -246,12 +301,22 @@ class FrameDiffStabilizer:
             self._prev_grey = grey
             self.last_mask = None
             self.last_foreground_fraction = 1.0
+            self.last_regions = []
+            self._full_grey, self._since_full = grey, 0
             return self._prev_output.copy()
         p = self.params
         mask = close_mask(background_mask(self._prev_grey, grey, p.threshold), **p.closing())
         foreground = mask.size - int(np.count_nonzero(mask))
+        self.last_regions = []
         if foreground:
-            self._prev_output = composite(self._prev_output, self._stylized(stylize, frame.shape), mask)
+            boxes = self._regions(grey, mask)
+            if boxes is None:
+                self._prev_output = composite(self._prev_output, self._stylized(stylize, frame.shape), mask)
+                self._full_grey, self._since_full = grey, 0
+            else:
+                self._prev_output = self._composite_regions(stylize, boxes, mask)
+                self.last_regions = boxes
+                self._since_full += 1
         self._prev_grey = grey
         self.last_mask = mask
         self.last_foreground_fraction = foreground / mask.size
