@@ -186,13 +186,13 @@ class TransformerNet(nn.Module):
     def forward_recording(self, x: torch.Tensor) -> tuple[torch.Tensor, list[LayerStats]]:
         """Like ``forward``, and also return every instance norm's (mean, 1/std), in layer order."""
         recorder = StatsRecorder()
-        return self.forward(x, recorder), recorder.stats
+        return self(x, recorder), recorder.stats
 
     def forward_frozen(self, x: torch.Tensor, stats: Sequence[LayerStats]) -> torch.Tensor:
         """Like ``forward``, but each instance norm uses the given statistics (from
         :meth:`forward_recording` on a full frame) instead of the activations' own."""
         frozen = FrozenStats(stats)
-        y = self.forward(x, frozen)
+        y = self(x, frozen)
         if frozen.index != len(frozen.stats):
             raise ValueError(f"frozen statistics hold {len(frozen.stats)} layers; the network has {frozen.index}")
         return y

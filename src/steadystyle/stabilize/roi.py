@@ -54,12 +54,12 @@ def align(box: Box, multiple: int, height: int, width: int) -> Box:
 
 
 def _close(a: Box, b: Box, gap: int) -> bool:
-    """Whether two boxes overlap or are within ``gap`` pixels of each other along both axes."""
-    return a.y0 < b.y1 + gap and b.y0 < a.y1 + gap and a.x0 < b.x1 + gap and b.x0 < a.x1 + gap
+    """Whether two boxes overlap, touch, or are at most ``gap`` pixels apart along both axes."""
+    return a.y0 <= b.y1 + gap and b.y0 <= a.y1 + gap and a.x0 <= b.x1 + gap and b.x0 <= a.x1 + gap
 
 
 def merge_boxes(boxes: list[Box], gap: int = 0) -> list[Box]:
-    """Replace any two boxes that overlap or lie within ``gap`` pixels by their bounding box,
+    """Replace any two boxes that overlap, touch or lie within ``gap`` pixels by their bounding box,
     until no two do.  The result covers every input box; its order is by (y0, x0)."""
     out = [b for b in boxes if b.area > 0]
     merged = True
