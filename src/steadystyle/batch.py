@@ -281,6 +281,26 @@ def _one_line(error: BaseException) -> str:
     return text if isinstance(error, SteadyStyleError) else f"{type(error).__name__}: {text}"
 
 
+def estimate_frames(path: str | os.PathLike) -> int | None:
+    """Frames in a video, from its header, else from duration × frame rate (None if unknown);
+    for the progress line only."""
+    from .video import VideoReader
+
+    try:
+        with VideoReader(path) as reader:
+            info = reader.info
+        if info.frame_count:
+            return int(info.frame_count)
+        import av
+
+        with av.open(os.fspath(path)) as container:
+            if container.duration and info.fps:
+                return max(1, round(container.duration / 1_000_000 * float(info.fps)))
+    except Exception:  # stylize_video reports the real problem
+        pass
+    return None
+
+
 def stylize_job(job: Job, model: Any, settings: BatchSettings, digest: str, threads: int | None = None,
                 report: Callable[[str, int, int | None], None] | None = None) -> dict[str, Any]:
     """Stylize one job with :func:`stylize_video`, then write its done-marker.
@@ -311,15 +331,7 @@ def stylize_job(job: Job, model: Any, settings: BatchSettings, digest: str, thre
 
     try:
         if report is not None:
-            total = None
-            try:
-                from .video import VideoReader
-
-                with VideoReader(job.input) as reader:
-                    total = reader.info.frame_count or None
-            except Exception:  # stylize_video reports the real problem
-                pass
-            report(job.relative, 0, total)
+            report(job.relative, 0, estimate_frames(job.input))
         Path(job.output).parent.mkdir(parents=True, exist_ok=True)
         stylizer = Stylizer(model, device=settings.device, max_side=settings.max_side)
         stats = stylize_video(job.input, job.output, stylizer, settings.method, settings.params,
@@ -333,9 +345,9 @@ def stylize_job(job: Job, model: Any, settings: BatchSettings, digest: str, thre
     except Exception as exc:  # one bad video is a row, not the end of the batch
         row["error"] = _one_line(exc)
         row["frames"] = counter["done"]
-    finally:
-        if report is not None and counter["done"] > counter["sent"]:
-            report(job.relative, counter["done"] - counter["sent"], None)
+    finally:  # the exact count replaces the estimate
+        if report is not None:
+            report(job.relative, counter["done"] - counter["sent"], counter["done"])
     row["seconds"] = round(time.perf_counter() - start, 3)
     if row["status"] == "done" and row["seconds"] > 0:
         row["fps"] = round(row["frames"] / row["seconds"], 2)
