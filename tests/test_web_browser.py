@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("aiortc", reason="the web extra is not installed (pip install -e '.[web]')")
 pytest.importorskip("playwright", reason="the web extra is not installed (pip install -e '.[web]')")
 
-from web_helpers import ServerThread, browser_or_skip, write_y4m  # noqa: E402
+from web_helpers import ServerThread, browser_or_skip, needs_ice_address, write_y4m  # noqa: E402
 
 from steadystyle.stylizer import Stylizer  # noqa: E402
 from steadystyle.web.server import CallServer, ServerConfig  # noqa: E402
@@ -73,7 +73,8 @@ def browser(tmp_path_factory):
     clip = camera_clip(tmp_path_factory.mktemp("camera") / "camera.y4m")
     with browser_or_skip(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
                           f"--use-file-for-fake-video-capture={clip}",
-                          "--autoplay-policy=no-user-gesture-required"]) as b:
+                          "--autoplay-policy=no-user-gesture-required",
+                          "--allow-loopback-in-peer-connection"]) as b:  # works without a network card too
         yield b
 
 
@@ -82,6 +83,7 @@ def wait_for(page, expression: str, timeout: float = 20.0) -> None:
 
 
 def test_call_in_chromium_paints_switches_style_and_frees_on_close(browser, two_styles):
+    needs_ice_address()
     config = ServerConfig(styles=list(two_styles), style="tiny", size="160x120",
                           stylizer_factory=lambda name: Stylizer(two_styles[name], device="cpu"))
     with ServerThread(CallServer(config)) as srv:

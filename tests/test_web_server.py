@@ -16,7 +16,7 @@ pytest.importorskip("aiortc", reason="the web extra is not installed (pip instal
 
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 from web_helpers import (ServerThread, SlowIdentity, coded_image, decode_index, make_coded_track,  # noqa: E402
-                         open_call, rss_mb)
+                         needs_ice_address, open_call, rss_mb)
 
 from steadystyle.stats import percentiles  # noqa: E402
 from steadystyle.stylizer import Stylizer  # noqa: E402
@@ -145,6 +145,7 @@ def _lower(image: np.ndarray) -> np.ndarray:
 
 
 def test_two_calls_paint_switch_style_and_free_resources_on_close(two_styles):
+    needs_ice_address()
     with ServerThread(CallServer(config_for(two_styles))) as srv:
         async def receive(track, seconds: float) -> list[np.ndarray]:
             """Frames received over ``seconds`` (this drains what the client's own track queued)."""
@@ -218,6 +219,7 @@ def test_latency_does_not_grow_behind_a_slow_style():
     network, decode, stylize, waiting).  Criterion of the issue (60 s, first vs last 10 s), on a
     shorter run by default: p95 of the last window within 20 % of the first window (after a
     2-s warm-up), and memory flat.  STEADYSTYLE_LATENCY_SECONDS=60 runs the issue's full length."""
+    needs_ice_address()
     duration = LATENCY_SECONDS
     window = min(10.0, (duration - 2.0) / 3)
     config = ServerConfig(styles=["slow"], style="slow", stylizer_factory=lambda name: SlowIdentity(0.12))

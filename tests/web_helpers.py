@@ -211,3 +211,14 @@ class browser_or_skip:
     def __exit__(self, *exc: object) -> None:
         self.browser.close()
         self.pw.stop()
+
+
+def needs_ice_address() -> None:
+    """Skip a WebRTC call test where aiortc can gather no ICE candidate (loopback-only machine)."""
+    import pytest
+
+    from steadystyle.web.server import has_ice_address
+
+    if not has_ice_address():
+        pytest.skip("no network interface but loopback: aiortc (aioice) gathers no candidate on 127.0.0.1, "
+                    "so no WebRTC call can connect here")

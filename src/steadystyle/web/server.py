@@ -631,6 +631,14 @@ def ssl_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
     return context
 
 
+def has_ice_address() -> bool:
+    """Whether aiortc can gather an ICE candidate here: aioice skips 127.0.0.1, so a machine
+    whose only interface is loopback cannot connect a call, even to a browser on the same machine."""
+    from aioice.ice import get_host_addresses
+
+    return bool(get_host_addresses(use_ipv4=True, use_ipv6=True))
+
+
 def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = 8080, cert: str | None = None,
           key: str | None = None) -> None:
     """Run the server until Ctrl-C."""
@@ -642,8 +650,11 @@ def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = 8080, cert:
           + (f"; study at {scheme}://{shown}:{port}/study" if server.study is not None else ""), flush=True)
     if host not in ("127.0.0.1", "localhost", "::1") and context is None:
         print("note: browsers give the camera only to https:// or localhost pages; use --cert/--key", flush=True)
+    if not has_ice_address():
+        print("warning: this machine has no network interface but loopback, and aiortc gathers no ICE candidate "
+              "on 127.0.0.1: calls will not connect (the study works)", flush=True)
     web.run_app(server.app(), host=host, port=port, ssl_context=context, print=None)
 
 
 __all__ = ["ServerConfig", "CallServer", "CallSession", "StylizedTrack", "BadRequest", "check_controls", "serve",
-           "ssl_context", "MAX_OFFER_BYTES"]
+           "ssl_context", "has_ice_address", "MAX_OFFER_BYTES"]
