@@ -146,7 +146,7 @@ def test_study_vote_in_chromium_is_stored_and_counted(browser, tiny_style, tmp_p
         assert page.locator("#left-media video").count() == 1
         wait_for(page, "document.querySelector('#left-media video').readyState >= 2")  # the stimulus plays
         page.click("#right")
-        wait_for(page, "window.study.votes === 1")
+        wait_for(page, "window.study.votes === 1 && !window.study.busy")  # the next pair is shown
         page.keyboard.press("ArrowLeft")
         wait_for(page, "window.study.votes === 2")
         votes = Study.open(tmp_path / "study").votes()

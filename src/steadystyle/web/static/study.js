@@ -21,12 +21,16 @@ function mediaElement(kind, url) {
   return el;
 }
 
+let requested = 0;  // only the newest request's pair is shown (a round change may overtake a load)
+
 async function next() {
+  const mine = ++requested;
   const round = $("round").value;
   const query = new URLSearchParams({ participant: participant() });
   if (round) query.set("round", round);
   const response = await fetch(`/api/study/next?${query}`);
   const trial = await response.json();
+  if (mine !== requested) return;
   if (!response.ok) { $("error").textContent = trial.error; game.errors.push(trial.error); return; }
   game.trial = trial;
   $("prompt").textContent = trial.prompt;
