@@ -254,3 +254,22 @@ def test_latency_does_not_grow_behind_a_slow_style():
     assert abs(last - first) <= 0.2 * first, (first, last)
     assert memory[-1] - memory[2] < 20, memory
     assert stats["dropped"] > stats["processed"], "the slow style must actually be slower than the camera"
+
+
+def test_serve_options_are_checked_in_one_line(tmp_path, capsys):
+    from steadystyle.cli import main
+    from steadystyle.web.server import ssl_context
+
+    assert ssl_context(None, None) is None
+    assert main(["serve", "--cert", str(tmp_path / "c.pem")]) == 2
+    assert "--cert and --key go together" in capsys.readouterr().err
+    (tmp_path / "c.pem").write_text("not a certificate")
+    (tmp_path / "k.pem").write_text("not a key")
+    assert main(["serve", "--cert", str(tmp_path / "c.pem"), "--key", str(tmp_path / "k.pem")]) == 2
+    assert "cannot load" in capsys.readouterr().err
+    assert main(["serve", "--size", "7x7"]) == 2
+    assert "size must be one of" in capsys.readouterr().err
+    assert main(["serve", "--method", "nope"]) == 2
+    assert "unknown method" in capsys.readouterr().err
+    assert main(["serve", "--styles", "nope"]) == 2
+    assert "unknown style" in capsys.readouterr().err
