@@ -36,7 +36,7 @@ def run(args) -> int:
     from ..evaluate.report import side_by_side_video, write_report
     from ..evaluate.runner import EVAL_SETTINGS, evaluate_clip, parse_methods
     from ..evaluate.summary import markdown_tables, summarize
-    from ..stats import machine_description
+    from ..stats import machine_description, write_json
     from ..styles import default_style
     from ..stylizer import Stylizer
 
@@ -53,7 +53,17 @@ def run(args) -> int:
     report_dir = Path(args.report) if args.report else None
     if report_dir is not None:
         (report_dir / "videos").mkdir(parents=True, exist_ok=True)
+    settings = {"style": str(style), "style_image": args.style_image, "max_frames": args.max_frames,
+                "width": args.size, "flow": f"OpenCV DIS preset {args.flow_preset} at the working size", **EVAL_SETTINGS}
+    settings["warping_error"] = {**EVAL_SETTINGS["warping_error"], "preset": args.flow_preset}
     clips, videos = [], []
+
+    def report() -> dict:
+        return {"command": "steadystyle " + " ".join(getattr(args, "argv", []) or []), "settings": settings,
+                "methods": {m.label: {"method": m.method, "params": clips[0]["methods"][m.label]["params"]}
+                            for m in methods},
+                "machine": machine_description(), "summary": summarize(clips), "clips": clips}
+
     for spec in args.inputs:
         clip = load_clip(spec, args.max_frames, args.size)
         result, outputs = evaluate_clip(clip, stylizer, methods, args.flow_preset, distance)
@@ -68,16 +78,13 @@ def run(args) -> int:
                      f"flicker×{m['mean']['static_flicker'] / base['static_flicker']:.3f}"
                      for k, m in result["methods"].items() if k != "per-frame"]
             print(f"{result['clip']}: " + "; ".join(parts), flush=True)
-    summary = summarize(clips)
-    settings = {"style": str(style), "style_image": args.style_image, "max_frames": args.max_frames,
-                "width": args.size, "flow": f"OpenCV DIS preset {args.flow_preset} at the working size", **EVAL_SETTINGS}
-    settings["warping_error"] = {**EVAL_SETTINGS["warping_error"], "preset": args.flow_preset}
-    report = {"command": "steadystyle " + " ".join(getattr(args, "argv", []) or []), "settings": settings,
-              "methods": {m.label: {"method": m.method, "params": clips[0]["methods"][m.label]["params"]} for m in methods},
-              "machine": machine_description(), "summary": summary, "clips": clips}
+        if report_dir is not None:  # the clips so far survive an interrupted run
+            write_json(report_dir / "partial.json", report())
+    final = report()
     if report_dir is not None:
-        write_report(report_dir, report, videos)
-    print(markdown_tables(summary))
+        write_report(report_dir, final, videos)
+        (report_dir / "partial.json").unlink(missing_ok=True)
+    print(markdown_tables(final["summary"]))
     if report_dir is not None:
         print(f"evaluate: report in {report_dir}/index.html")
     return 0
