@@ -62,6 +62,9 @@ def bench_workers(inputs: list[str], style: str, method: str, max_side: int | No
     startup = time.perf_counter() - start
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            # warm-up (untimed): start the worker processes and import torch in them
+            warm = plan(inputs, Path(tmp) / "warm")[: max(workers)]
+            run_batch(warm, settings, RayOptions(workers=max(workers)), progress=False)
             for r in range(repeats):
                 out = Path(tmp) / f"serial{r}"
                 out.mkdir()

@@ -413,9 +413,19 @@ def connect(options: RayOptions) -> bool:
 
 
 def _workers_and_threads(options: RayOptions) -> tuple[int, int]:
+    """(videos at once, torch threads per video): one video per CPU by default, or one per
+    ``gpus_per_worker`` share of the cluster's GPUs; the CPUs are split evenly between them."""
     ray = import_ray()
-    cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-    workers = options.workers or cpus
+    resources = ray.cluster_resources()
+    cpus = max(1, int(resources.get("CPU", 1)))
+    default = cpus
+    if options.gpus_per_worker > 0:
+        gpus = float(resources.get("GPU", 0))
+        if gpus < options.gpus_per_worker:
+            raise SteadyStyleError(f"--gpus-per-worker {options.gpus_per_worker:g}, but the Ray cluster has "
+                                   f"{gpus:g} GPUs")
+        default = max(1, int(gpus // options.gpus_per_worker))
+    workers = options.workers or default
     return workers, max(1, cpus // workers)
 
 
