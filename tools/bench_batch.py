@@ -45,15 +45,17 @@ def synthetic_clips(folder: Path, count: int, frames: int, size: tuple[int, int]
     return paths
 
 
-def bench_workers(inputs: list[str], style: str, method: str, max_side: int | None, workers: list[int],
-                  repeats: int, cpus: int) -> dict:
+def bench_workers(inputs: list[str], style: str, method: str, max_side: int | None,
+                  layouts: list[tuple[int, int]], repeats: int, cpus: int) -> dict:
+    """Median wall time of ``run_batch`` for each (workers, threads per worker) layout, and of the
+    serial in-process loop (torch's default threads), interleaved over ``repeats``."""
     import ray
 
     from steadystyle.batch import BatchSettings, RayOptions, plan, run_batch
     from steadystyle.pipeline import stylize_video
 
     settings = BatchSettings(style=style, method=method, max_side=max_side)
-    runs: dict[str, list[float]] = {f"ray-{w}": [] for w in workers}
+    runs: dict[str, list[float]] = {f"ray-{w}x{t}": [] for w, t in layouts}
     runs["serial"] = []
     frames = 0
     start = time.perf_counter()
@@ -63,8 +65,9 @@ def bench_workers(inputs: list[str], style: str, method: str, max_side: int | No
     try:
         with tempfile.TemporaryDirectory() as tmp:
             # warm-up (untimed): start the worker processes and import torch in them
-            warm = plan(inputs, Path(tmp) / "warm")[: max(workers)]
-            run_batch(warm, settings, RayOptions(workers=max(workers)), progress=False)
+            most = max(w for w, _ in layouts)
+            warm = plan(inputs, Path(tmp) / "warm")[:most]
+            run_batch(warm, settings, RayOptions(workers=most, threads_per_worker=1), progress=False)
             for r in range(repeats):
                 out = Path(tmp) / f"serial{r}"
                 out.mkdir()
@@ -76,24 +79,27 @@ def bench_workers(inputs: list[str], style: str, method: str, max_side: int | No
                                            progress=False).frames
                 runs["serial"].append(time.perf_counter() - t)
                 frames = total
-                for w in workers:
-                    jobs = plan(inputs, Path(tmp) / f"w{w}-{r}")
-                    result = run_batch(jobs, settings, RayOptions(workers=w), progress=False)
+                for w, threads in layouts:
+                    jobs = plan(inputs, Path(tmp) / f"w{w}x{threads}-{r}")
+                    result = run_batch(jobs, settings, RayOptions(workers=w, threads_per_worker=threads),
+                                       progress=False)
                     if result.count("failed"):
                         raise SystemExit(f"a video failed: {[x['error'] for x in result.rows if x['error']]}")
                     assert result.frames == frames
-                    runs[f"ray-{w}"].append(result.wall_seconds)
-                    print(f"repeat {r}: {w} workers {result.wall_seconds:.2f} s", file=sys.stderr)
+                    runs[f"ray-{w}x{threads}"].append(result.wall_seconds)
+                    print(f"repeat {r}: {w} workers x {threads} threads {result.wall_seconds:.2f} s", file=sys.stderr)
+                print(f"repeat {r}: serial {runs['serial'][-1]:.2f} s", file=sys.stderr)
     finally:
         ray.shutdown()
-    base = statistics.median(runs[f"ray-{workers[0]}"])
+    w0, t0 = layouts[0]
+    base = statistics.median(runs[f"ray-{w0}x{t0}"])
     rows = []
     for name, seconds in runs.items():
         med = statistics.median(seconds)
-        rows.append({"run": name, "workers": int(name.split("-")[1]) if name.startswith("ray") else None,
-                     "threads_per_worker": max(1, cpus // int(name.split("-")[1])) if name.startswith("ray") else None,
+        w, t = (int(v) for v in name[4:].split("x")) if name.startswith("ray") else (None, None)
+        rows.append({"run": name, "workers": w, "threads_per_worker": t,
                      "seconds": [round(s, 3) for s in seconds], "median_s": round(med, 3),
-                     "frames_per_s": round(frames / med, 2), "speedup_vs_first_worker_count": round(base / med, 3)})
+                     "frames_per_s": round(frames / med, 2), "ratio_to_first": round(base / med, 3)})
     return {"videos": len(plan(inputs, Path("unused"))), "frames": frames, "ray_startup_s": round(startup, 2),
             "cpus_given_to_ray": cpus, "rows": rows}
 
@@ -131,11 +137,11 @@ def bench_network_batch(style: str, size: tuple[int, int], batch_sizes: list[int
 
 
 def markdown(data: dict) -> str:
-    lines = ["| run | workers × threads | median s | frames/s | ratio to 1 worker |", "|---|---|---|---|---|"]
+    lines = ["| run | workers × threads | median s | frames/s | throughput ratio to the first row |", "|---|---|---|---|---|"]
     for r in data["workers"]["rows"]:
         wt = f"{r['workers']} × {r['threads_per_worker']}" if r["workers"] else "in-process, no Ray"
         lines.append(f"| {r['run']} | {wt} | {r['median_s']} | {r['frames_per_s']} | "
-                     f"{r['speedup_vs_first_worker_count']} |")
+                     f"{r['ratio_to_first']} |")
     lines += ["", "| frames per pass | latency ms (median) | frames/s | vs batch 1 | uint8 = single-frame pass |",
               "|---|---|---|---|---|"]
     for r in data["network_batch"]["rows"]:
@@ -157,7 +163,8 @@ def main() -> int:
     p.add_argument("--style", default=None)
     p.add_argument("--method", default="frame-diff")
     p.add_argument("--max-side", type=int, default=None)
-    p.add_argument("--workers", default="1,2", help="comma-separated worker counts (first is the baseline)")
+    p.add_argument("--layouts", default="1x1,1x2,2x1",
+                   help="comma-separated WORKERSxTHREADS layouts (the first is the baseline)")
     p.add_argument("--cpus", type=int, default=2, help="CPUs given to the local Ray")
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--net-size", default="320x240", help="frame size for the batch-size test")
@@ -173,7 +180,7 @@ def main() -> int:
             w, h = (int(v) for v in args.clip_size.split("x"))
             inputs = [str(tmp)]
             synthetic_clips(Path(tmp), args.clips, args.frames, (w, h))
-        workers = bench_workers(inputs, style, args.method, args.max_side, [int(v) for v in args.workers.split(",")],
+        workers = bench_workers(inputs, style, args.method, args.max_side, [tuple(int(v) for v in x.split("x")) for x in args.layouts.split(",")],
                                 args.repeats, args.cpus)
     nw, nh = (int(v) for v in args.net_size.split("x"))
     network = bench_network_batch(style, (nw, nh), [int(v) for v in args.batch_sizes.split(",")], args.net_repeats,

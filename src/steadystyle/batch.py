@@ -390,6 +390,7 @@ class RayOptions:
     workers: int | None = None
     gpus_per_worker: float = 0.0
     num_cpus: int | None = None  # for a local Ray only (default: this machine's cores, at least workers)
+    threads_per_worker: int | None = None  # torch threads (and CPUs asked of Ray) per video; default CPUs / workers
 
 
 def connect(options: RayOptions) -> bool:
@@ -426,7 +427,7 @@ def _workers_and_threads(options: RayOptions) -> tuple[int, int]:
                                    f"{gpus:g} GPUs")
         default = max(1, int(gpus // options.gpus_per_worker))
     workers = options.workers or default
-    return workers, max(1, cpus // workers)
+    return workers, options.threads_per_worker or max(1, cpus // workers)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ def add_parser(sub) -> None:
                    help="an existing Ray cluster (default: start a local Ray for this batch, no dashboard)")
     p.add_argument("--workers", type=_positive_int, default=None,
                    help="videos at once (default: one per CPU Ray sees; each gets CPUs/N torch threads)")
+    p.add_argument("--threads-per-worker", type=_positive_int, default=None,
+                   help="torch CPU threads per video (default: CPUs Ray sees / workers)")
     p.add_argument("--gpus-per-worker", type=_non_negative_float, default=0.0,
                    help="GPUs each video task asks Ray for (e.g. 1, or 0.5 to share a GPU between two)")
     p.add_argument("--report", default=None, metavar="RESULTS.json", help="write the per-video results as JSON")
@@ -45,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
                              strength=args.strength, preserve_colors=args.preserve_colors, max_side=args.max_side,
                              crf=args.crf, device=args.device)
     jobs = plan(args.inputs, args.output)
-    options = RayOptions(address=args.ray_address, workers=args.workers, gpus_per_worker=args.gpus_per_worker)
+    options = RayOptions(address=args.ray_address, workers=args.workers, gpus_per_worker=args.gpus_per_worker,
+                         threads_per_worker=args.threads_per_worker)
     try:
         result = run_batch(jobs, settings, options, progress=not args.quiet)
     except KeyboardInterrupt:
