@@ -114,7 +114,7 @@ class FrameDiffParams:
                                                            "(refreshes the frozen statistics)"})
     roi_max_fraction: float = field(default=0.5, metadata={"help": "ROI: stylize the full frame when the foreground "
                                                                    "boxes cover more than this fraction of it"})
-    roi_refresh_change: float = field(default=0.25, metadata={"help": "ROI: a full-frame pass when this fraction of "
+    roi_refresh_change: float = field(default=0.1, metadata={"help": "ROI: a full-frame pass when this fraction of "
                                                                       "pixels changed by > T since the last one"})
 
     def __post_init__(self) -> None:
