@@ -48,7 +48,10 @@ def synthetic_clips(folder: Path, count: int, frames: int, size: tuple[int, int]
 def bench_workers(inputs: list[str], style: str, method: str, max_side: int | None,
                   layouts: list[tuple[int, int]], repeats: int, cpus: int) -> dict:
     """Median wall time of ``run_batch`` for each (workers, threads per worker) layout, and of the
-    serial in-process loop (torch's default threads), interleaved over ``repeats``."""
+    serial in-process loop with one torch thread, interleaved over ``repeats``."""
+    import torch
+
+    torch.set_num_threads(1)
     import ray
 
     from steadystyle.batch import BatchSettings, RayOptions, plan, run_batch
@@ -139,7 +142,7 @@ def bench_network_batch(style: str, size: tuple[int, int], batch_sizes: list[int
 def markdown(data: dict) -> str:
     lines = ["| run | workers × threads | median s | frames/s | throughput ratio to the first row |", "|---|---|---|---|---|"]
     for r in data["workers"]["rows"]:
-        wt = f"{r['workers']} × {r['threads_per_worker']}" if r["workers"] else "in-process, no Ray"
+        wt = f"{r['workers']} × {r['threads_per_worker']}" if r["workers"] else "in-process, no Ray, 1 thread"
         lines.append(f"| {r['run']} | {wt} | {r['median_s']} | {r['frames_per_s']} | "
                      f"{r['ratio_to_first']} |")
     lines += ["", "| frames per pass | latency ms (median) | frames/s | vs batch 1 | uint8 = single-frame pass |",
@@ -169,6 +172,7 @@ def main() -> int:
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--net-size", default="320x240", help="frame size for the batch-size test")
     p.add_argument("--batch-sizes", default="1,2,4,8")
+    p.add_argument("--net-threads", type=int, default=1, help="torch threads for the batch-size test (default 1)")
     p.add_argument("--net-repeats", type=int, default=5)
     p.add_argument("--json", default=None)
     args = p.parse_args()
@@ -184,7 +188,7 @@ def main() -> int:
                                 args.repeats, args.cpus)
     nw, nh = (int(v) for v in args.net_size.split("x"))
     network = bench_network_batch(style, (nw, nh), [int(v) for v in args.batch_sizes.split(",")], args.net_repeats,
-                                  args.cpus)
+                                  args.net_threads)
     data = {"command": " ".join(sys.argv), "machine": machine_description(), "style": style, "method": args.method,
             "max_side": args.max_side, "inputs": args.inputs or f"{args.clips} synthetic clips, {args.frames} frames, "
             f"{args.clip_size}", "workers": workers, "network_batch": network,
