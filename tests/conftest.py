@@ -10,6 +10,20 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))  # for `import helpers`
 
+
+@pytest.fixture(scope="session", autouse=True)
+def _model_cache(tmp_path_factory):
+    """ONNX exports go to a temporary cache, not the user's home folder."""
+    import os
+
+    old = os.environ.get("STEADYSTYLE_CACHE")
+    os.environ["STEADYSTYLE_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("STEADYSTYLE_CACHE", None)
+    else:
+        os.environ["STEADYSTYLE_CACHE"] = old
+
 from steadystyle.network import VARIANTS, TransformerNet  # noqa: E402
 from steadystyle.weights import save_model  # noqa: E402
 
