@@ -149,6 +149,28 @@ def test_batch_outputs_resume_and_failures(ray_local, tmp_path, tiny_style, caps
     assert len(read_all(out / "a.mp4")[0]) == 6
 
 
+def test_identical_to_stylize_with_max_side_at_the_same_thread_count(ray_local, tmp_path, tiny_style, capsys):
+    """With --max-side the stylizer upscales with torch's bilinear interpolate, whose CPU result
+    depends (in the last float bit) on the number of torch threads; at equal thread counts the
+    batch output equals stylize's exactly."""
+    import torch
+
+    clip = moving_clip(tmp_path / "a.mp4", frames=4)
+    out = tmp_path / "out"
+    assert cli.main(["batch", str(clip), "-o", str(out), "--style", str(tiny_style), "--method", "frame-diff",
+                     "--max-side", "24", "--threads-per-worker", "1", "--quiet"]) == 0
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        stylize_video(clip, tmp_path / "ref.mp4", str(tiny_style), "frame-diff", max_side=24, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    got, want = read_all(out / "a.mp4")[0], read_all(tmp_path / "ref.mp4")[0]
+    assert len(got) == len(want) == 4
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+
+
 def test_interrupt_keeps_finished_outputs_and_leaves_no_temporaries(ray_local, tmp_path, tiny_style):
     clips = tmp_path / "clips"
     clips.mkdir()
