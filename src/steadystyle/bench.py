@@ -25,7 +25,7 @@ import numpy as np
 from .errors import SteadyStyleError
 from .loop import Processor, run
 from .sources import ArraySource
-from .stabilize.base import METHODS, make_params, make_stabilizer, method_names
+from .stabilize.base import METHODS, make_stabilizer, method_names
 from .stats import FrameLog, machine_description, write_json
 
 DEFAULT_SIZES = ((320, 240), (640, 480), (1024, 436))

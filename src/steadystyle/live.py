@@ -13,16 +13,14 @@ camera that is missing or lost is a one-line error; the recording is finalized o
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import SteadyStyleError
-from .loop import FrameResult, LoopSummary, Processor, run
+from .loop import LoopSummary, Processor, run
 from .sinks import Background, FileSink, Tee, VirtualCameraSink, WindowSink
 from .sources import CameraSource, FileSource, Frame, Newest, Paced
 from .stabilize.base import make_stabilizer, method_names, params_dict

@@ -83,6 +83,20 @@ def check_region(image: np.ndarray, box: Box) -> Box:
     return box
 
 
+def region_crop(stylizer, image: np.ndarray, box: Box) -> Box | None:
+    """The crop a region pass runs the network on (``box`` + ``stylizer.context``, aligned to
+    4), or None when a full-frame pass is needed instead: no frozen statistics for this frame
+    size yet, a crop covering ≥ ``REGION_FULL_FRACTION`` of the frame, or ``max_side`` rescaling.
+    Shared by every backend's ``stylize_region``; turns statistics tracking on."""
+    height, width = image.shape[:2]
+    stylizer.track_stats = True
+    crop = context_box(box, height, width, stylizer.context)
+    if (working_size(height, width, stylizer.max_side) != (height, width) or stylizer._stats is None
+            or stylizer._stats_hw != (height, width) or crop.area >= REGION_FULL_FRACTION * height * width):
+        return None
+    return crop
+
+
 class Stylizer:
     """Applies one style network to frames (PyTorch backend).
 
@@ -203,11 +217,8 @@ class Stylizer:
         would cover ≥ ``REGION_FULL_FRACTION`` of the frame, or when ``max_side`` rescales frames.
         """
         box = check_region(image, box)
-        height, width = image.shape[:2]
-        self.track_stats = True
-        crop = context_box(box, height, width, self.context)
-        if (working_size(height, width, self.max_side) != (height, width) or self._stats is None
-                or self._stats_hw != (height, width) or crop.area >= REGION_FULL_FRACTION * height * width):
+        crop = region_crop(self, image, box)
+        if crop is None:
             return self(image)[box.slices()]
         with torch.inference_mode():
             x = image_to_tensor(image[crop.slices()], self.device)

@@ -36,8 +36,7 @@ import torch
 from ..errors import SteadyStyleError
 from ..network import TransformerNet
 from ..stabilize.base import Box
-from ..stylizer import REGION_FULL_FRACTION, check_frame, check_region, working_size
-from ..stabilize.roi import context_box
+from ..stylizer import check_frame, check_region, region_crop, working_size
 from ..weights import METADATA_KEY, StyleModel, variant_of
 from . import cache_dir
 
@@ -306,11 +305,8 @@ class OnnxStylizer:
     def stylize_region(self, image: np.ndarray, box: Box) -> np.ndarray:
         """S(t) inside ``box`` only (box-sized h×w×3 uint8); see the class docstring."""
         box = check_region(image, box)
-        height, width = image.shape[:2]
-        self.track_stats = True
-        crop = context_box(box, height, width, self.context)
-        if (working_size(height, width, self.max_side) != (height, width) or self._stats is None
-                or self._stats_hw != (height, width) or crop.area >= REGION_FULL_FRACTION * height * width):
+        crop = region_crop(self, image, box)
+        if crop is None:
             return self(image)[box.slices()]
         if self._frozen is None:
             self._frozen = self._ort.InferenceSession(cached_graph(self.model, "frozen"), self.options,

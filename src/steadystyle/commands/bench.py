@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 
 
 def _sizes(text: str) -> tuple[tuple[int, int], ...]:

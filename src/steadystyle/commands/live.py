@@ -41,7 +41,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    import json
 
     from ..cli import method_params
     from ..live import LiveOptions, run_live
