@@ -38,3 +38,20 @@ def tiny_style(tmp_path_factory) -> Path:
         net.deconv3.conv2d.bias.fill_(127.5)
     path = tmp_path_factory.mktemp("styles") / "tiny.safetensors"
     return save_model(net.eval(), path, {"name": "tiny", "painting": "none.jpg"})
+
+
+@pytest.fixture(scope="session")
+def two_styles(tiny_style, tmp_path_factory):
+    """Two different tiny networks as served styles ``tiny`` and ``other``."""
+    import torch
+
+    from steadystyle.network import VARIANTS, TransformerNet
+    from steadystyle.weights import save_model
+
+    torch.manual_seed(7)
+    net = TransformerNet(VARIANTS["light"])
+    with torch.no_grad():
+        net.deconv3.conv2d.weight.mul_(-30)
+        net.deconv3.conv2d.bias.fill_(100.0)
+    other = save_model(net.eval(), tmp_path_factory.mktemp("other") / "other.safetensors", {"name": "other"})
+    return {"tiny": tiny_style, "other": other}

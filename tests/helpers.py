@@ -99,3 +99,18 @@ def audio_summary(path: Path) -> tuple[str, float, float]:
                 start = float(frame.pts * frame.time_base)
             samples += frame.samples
         return stream.codec_context.name, start or 0.0, samples / rate
+
+
+def tiny_training_args(folder: Path) -> list[str]:
+    """``train`` arguments for a tiny training set written into ``folder`` (2 noise photos, a noise
+    painting; 32 px crops, batch 1), ready for more options."""
+    import cv2
+
+    content = folder / "content"
+    content.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        cv2.imwrite(str(content / f"{i}.png"), rng.integers(0, 256, (40, 40, 3), dtype=np.uint8))
+    cv2.imwrite(str(folder / "style.png"), rng.integers(0, 256, (48, 48, 3), dtype=np.uint8))
+    return ["train", "--style-image", str(folder / "style.png"), "--content", str(content), "-o",
+            str(folder / "m.safetensors"), "--image-size", "32", "--style-size", "48", "--batch-size", "1"]

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import make_clip
+from helpers import make_clip, tiny_training_args
 
 from steadystyle.cli import main
 from steadystyle.styles import list_styles
@@ -131,23 +131,13 @@ def test_demo_writes_three_panels_and_frame_diff_flickers_less(tmp_path, tiny_st
 
 
 def test_train_command_and_resume(tmp_path, capsys):
-    import cv2
-
-    content = tmp_path / "content"
-    content.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(2):
-        cv2.imwrite(str(content / f"{i}.png"), rng.integers(0, 256, (40, 40, 3), dtype=np.uint8))
-    cv2.imwrite(str(tmp_path / "style.png"), rng.integers(0, 256, (48, 48, 3), dtype=np.uint8))
-    args = ["train", "--style-image", str(tmp_path / "style.png"), "--content", str(content), "-o",
-            str(tmp_path / "m.safetensors"), "--image-size", "32", "--style-size", "48", "--batch-size", "1",
-            "--checkpoint-every", "1", "--threads", "1", "--quiet"]
+    args = [*tiny_training_args(tmp_path), "--checkpoint-every", "1", "--threads", "1", "--quiet"]
     assert main([*args, "--iterations", "1"]) == 0
     assert main([*args, "--iterations", "2", "--resume"]) == 0
     from steadystyle.weights import read_metadata
 
     assert read_metadata(tmp_path / "m.safetensors")["iterations"] == 2
-    line = one_line_error(run_cli("train", "--style-image", str(tmp_path / "nope.png"), "--content", str(content),
+    line = one_line_error(run_cli("train", "--style-image", str(tmp_path / "nope.png"), "--content", str(tmp_path / "content"),
                                   "-o", str(tmp_path / "x.safetensors")))
     assert "style image not found" in line
 

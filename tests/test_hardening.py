@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from helpers import H, W, make_clip, pattern_image
+from helpers import H, W, make_clip, pattern_image, tiny_training_args
 from safetensors.torch import load_file, save_file
 
 from steadystyle.cli import main
@@ -166,14 +166,7 @@ def test_stop_signals_mid_stylize_leave_no_temporary(tmp_path, tiny_style, signa
 
 @pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX signals")
 def test_interrupted_training_says_where_its_files_are_and_how_to_resume(tmp_path):
-    content = tmp_path / "content"
-    content.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(2):
-        cv2.imwrite(str(content / f"{i}.png"), rng.integers(0, 256, (40, 40, 3), dtype=np.uint8))
-    cv2.imwrite(str(tmp_path / "style.png"), rng.integers(0, 256, (48, 48, 3), dtype=np.uint8))
-    args = ["train", "--style-image", str(tmp_path / "style.png"), "--content", str(content), "-o",
-            str(tmp_path / "m.safetensors"), "--image-size", "32", "--style-size", "48", "--batch-size", "1",
+    args = [*tiny_training_args(tmp_path),
             "--iterations", "100000", "--checkpoint-every", "2", "--threads", "1", "--quiet"]
     process = subprocess.Popen([sys.executable, "-m", "steadystyle", *args], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)

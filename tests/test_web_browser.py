@@ -53,22 +53,6 @@ def camera_clip(path) -> str:
 
 
 @pytest.fixture(scope="module")
-def two_styles(tiny_style, tmp_path_factory):
-    import torch
-
-    from steadystyle.network import VARIANTS, TransformerNet
-    from steadystyle.weights import save_model
-
-    torch.manual_seed(7)
-    net = TransformerNet(VARIANTS["light"])
-    with torch.no_grad():
-        net.deconv3.conv2d.weight.mul_(-30)
-        net.deconv3.conv2d.bias.fill_(100.0)
-    other = save_model(net.eval(), tmp_path_factory.mktemp("other") / "other.safetensors", {"name": "other"})
-    return {"tiny": tiny_style, "other": other}
-
-
-@pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     clip = camera_clip(tmp_path_factory.mktemp("camera") / "camera.y4m")
     with browser_or_skip(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",

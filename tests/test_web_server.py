@@ -23,23 +23,6 @@ from steadystyle.stylizer import Stylizer  # noqa: E402
 from steadystyle.web.server import MAX_OFFER_BYTES, CallServer, ServerConfig  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def two_styles(tiny_style, tmp_path_factory):
-    """Two different tiny networks as served styles ``tiny`` and ``other``."""
-    import torch
-
-    from steadystyle.network import VARIANTS, TransformerNet
-    from steadystyle.weights import save_model
-
-    torch.manual_seed(7)
-    net = TransformerNet(VARIANTS["light"])
-    with torch.no_grad():
-        net.deconv3.conv2d.weight.mul_(-30)
-        net.deconv3.conv2d.bias.fill_(100.0)
-    other = save_model(net.eval(), tmp_path_factory.mktemp("other") / "other.safetensors", {"name": "other"})
-    return {"tiny": tiny_style, "other": other}
-
-
 def config_for(styles: dict, **kw) -> ServerConfig:
     return ServerConfig(styles=list(styles), style="tiny",
                         stylizer_factory=lambda name: Stylizer(styles[name], device="cpu"), **kw)
