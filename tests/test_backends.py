@@ -88,16 +88,16 @@ def test_onnx_regions_match_torch_regions_and_the_full_frame(pair):
 
 
 @needs_onnx
-def test_for_backend_and_auto(tiny_style, onnx_cache):
-    assert Stylizer.for_backend(tiny_style, backend="torch", device="cpu").backend == "torch"
+def test_make_stylizer_and_auto(tiny_style, onnx_cache):
+    assert make_stylizer(tiny_style, backend="torch", device="cpu").backend == "torch"
     assert resolve_backend("auto", "cpu") == "onnx"  # measured faster on the CPU (tools/quantize_int8.md)
-    assert Stylizer.for_backend(tiny_style, backend="auto", device="cpu").backend == "onnx"
+    assert make_stylizer(tiny_style, backend="auto", device="cpu").backend == "onnx"
     assert resolve_backend("auto", "cuda") == "torch"
 
 
 def test_unknown_backend_is_one_line(tiny_style):
     with pytest.raises(SteadyStyleError, match="unknown backend 'tensorrt'; choose auto, torch, onnx") as err:
-        Stylizer.for_backend(tiny_style, backend="tensorrt")
+        make_stylizer(tiny_style, backend="tensorrt")
     assert "\n" not in str(err.value)
 
 

@@ -28,7 +28,9 @@ import numpy as np
 from .color import apply_strength, check_strength, preserve_colors
 from .errors import SteadyStyleError
 from .sources import Frame
-from .stabilize.base import Box, Stabilizer
+from .backends.base import Stylizer
+from .geometry import Box
+from .stabilize.base import Stabilizer
 
 
 @dataclass
@@ -68,12 +70,6 @@ class Observer(Protocol):
     def on_frame(self, result: FrameResult) -> None: ...
 
 
-class StylizerLike(Protocol):
-    """What :class:`Processor` needs from a stylizer: full frames, and optionally regions."""
-
-    def __call__(self, image: np.ndarray) -> np.ndarray: ...
-
-
 class Processor:
     """The per-frame middle of the loop for one stream: stylizer + stabilizer + controls.
 
@@ -87,7 +83,7 @@ class Processor:
     ``torch.cuda.synchronize``), called only when ``timed`` so timings are the network's own.
     """
 
-    def __init__(self, stylizer: StylizerLike, stabilizer: Stabilizer, *, strength: float = 1.0,
+    def __init__(self, stylizer: Stylizer, stabilizer: Stabilizer, *, strength: float = 1.0,
                  preserve_colors: bool = False, sync: Callable[[], None] | None = None) -> None:
         self.stylizer = stylizer
         self.stabilizer = stabilizer
@@ -96,7 +92,7 @@ class Processor:
         self.sync = sync
         self._lock = threading.Lock()
 
-    def set_stylizer(self, stylizer: StylizerLike) -> None:
+    def set_stylizer(self, stylizer: Stylizer) -> None:
         with self._lock:
             self.stylizer = stylizer
             self.stabilizer.reset()  # frozen pixels of the old style must not stay
@@ -127,18 +123,23 @@ class Processor:
         regions: list[Box] = []
         ran = False
 
+        full: list[np.ndarray] = []  # this frame's whole stylization, once one ran: boxes slice it
+
         def stylize(box: Box | None = None) -> np.ndarray:
             nonlocal network_s, ran
+            if box is not None and full:
+                regions.append(box)
+                return full[0][box.slices()].copy()
             t = time.perf_counter()
             ran = True
             if box is None:
                 out = stylizer(image)
                 if self.preserve_colors:
                     out = preserve_colors(image, out)
+                full.append(out)
             else:
                 regions.append(box)
-                region = getattr(stylizer, "stylize_region", None)
-                out = region(image, box) if region else stylizer(image)[box.slices()]
+                out = stylizer.stylize_region(image, box)
                 if self.preserve_colors:
                     out = preserve_colors(image[box.slices()], out)
             if self.sync is not None:

@@ -1,31 +1,71 @@
-"""Where the style network runs: PyTorch (CPU, CUDA fp16) or ONNX Runtime (CPU).
+"""Where the style network runs, and the only place a stylizer is built (:func:`make_stylizer`).
 
-Every backend is a stylizer with the same interface as :class:`~steadystyle.stylizer.Stylizer`:
-``__call__(image)`` (H×W×3 uint8 RGB → same size), ``stylize_region(image, box)``, ``name``,
-``device``, ``backend`` and ``synchronize()``.
+Every backend implements the :class:`~steadystyle.backends.base.Stylizer` protocol.  The table
+:data:`REGISTRY` names each one: adding a backend is a new module here plus one row in it.
 
 ``auto`` picks, for the device asked for:
 
 - CUDA (``--device cuda``, or ``auto`` with a GPU): PyTorch, fp16 + channels_last;
-- CPU: ONNX Runtime when it is installed, else PyTorch.  Measured on the development machine
-  (2 shared cores, light network, 320×240, median of 15 runs in one process): ONNX Runtime 4–5×
-  faster than PyTorch eager (``tools/quantize_int8.md`` has the numbers and the command).
+- CPU: the first installed of :data:`CPU_PREFERENCE` (fastest first, measured with
+  ``steadystyle bench``), PyTorch when none is.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
-import os
+from dataclasses import dataclass
 
 from ..errors import SteadyStyleError
+from .base import REGION_FULL_FRACTION, RegionStylizer, Stylizer, working_size
+from .cache import cache_dir
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A registered backend: ``module:cls`` builds it; ``needs`` are the importable modules it
+    requires (``pip`` hint in ``install``); ``cuda``: whether it can run on a CUDA device."""
+
+    name: str
+    target: str
+    needs: tuple[str, ...] = ()
+    install: str = ""
+    cuda: bool = True
+
+    def available(self) -> bool:
+        return all(importlib.util.find_spec(m) is not None for m in self.needs)
+
+    def load(self) -> type:
+        module, cls = self.target.split(":")
+        return getattr(importlib.import_module(module, __name__), cls)
+
+
+REGISTRY: dict[str, Backend] = {
+    "torch": Backend("torch", ".torch:TorchStylizer"),
+    "onnx": Backend("onnx", ".onnx:OnnxStylizer", ("onnxruntime", "onnx", "onnxscript"),
+                    "pip install onnxruntime onnx onnxscript"),
+}
+
+#: The CPU backends ``auto`` tries, fastest first.
+CPU_PREFERENCE = ("onnx", "torch")
 
 #: Backend names users may type (``auto`` chooses among the others).
-BACKENDS = ("auto", "torch", "onnx")
+BACKENDS = ("auto", *REGISTRY)
 
 
 def onnx_available() -> bool:
     """Whether ONNX Runtime and the ONNX exporter's dependencies are installed."""
-    return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx", "onnxscript"))
+    return REGISTRY["onnx"].available()
+
+
+def _wants_cuda(device: str) -> bool:
+    if device.startswith("cuda"):
+        return True
+    if device == "auto":
+        import torch
+
+        return torch.cuda.is_available()
+    return False
 
 
 def resolve_backend(backend: str, device: str = "auto") -> str:
@@ -34,33 +74,21 @@ def resolve_backend(backend: str, device: str = "auto") -> str:
         raise SteadyStyleError(f"unknown backend {backend!r}; choose {', '.join(BACKENDS)}")
     if backend != "auto":
         return backend
-    if device.startswith("cuda"):
+    if _wants_cuda(device):
         return "torch"
-    if device == "auto":
-        import torch
-
-        if torch.cuda.is_available():
-            return "torch"
-    return "onnx" if onnx_available() else "torch"
+    return next((name for name in CPU_PREFERENCE if REGISTRY[name].available()), "torch")
 
 
-def make_stylizer(style, backend: str = "auto", device: str = "auto", max_side: int | None = None):
-    """A stylizer for ``style`` (shipped name, model file or loaded model) on ``backend``."""
-    concrete = resolve_backend(backend, device)
-    if concrete == "torch":
-        from ..stylizer import Stylizer
-
-        return Stylizer(style, device=device, max_side=max_side)
-    if not onnx_available():
-        raise SteadyStyleError(f"backend {concrete!r} needs ONNX Runtime: pip install onnxruntime onnx onnxscript")
-    from .onnx import OnnxStylizer
-
-    return OnnxStylizer(style, device=device, max_side=max_side)
+def make_stylizer(style, backend: str = "auto", device: str = "auto", max_side: int | None = None) -> Stylizer:
+    """A stylizer for ``style`` (shipped name, model file, loaded model, or a stylizer already
+    built, returned as it is) on ``backend``; the only place a stylizer is constructed."""
+    if callable(style) and hasattr(style, "stylize_region"):  # already a stylizer
+        return style
+    spec = REGISTRY[resolve_backend(backend, device)]
+    if not spec.available():
+        raise SteadyStyleError(f"backend {spec.name!r} needs {', '.join(spec.needs)}: {spec.install}")
+    return spec.load()(style, device=device, max_side=max_side)
 
 
-def cache_dir() -> str:
-    """Folder for exported ONNX graphs: ``$STEADYSTYLE_CACHE`` or ``~/.cache/steadystyle``."""
-    return os.environ.get("STEADYSTYLE_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "steadystyle")
-
-
-__all__ = ["BACKENDS", "onnx_available", "resolve_backend", "make_stylizer", "cache_dir"]
+__all__ = ["BACKENDS", "REGISTRY", "CPU_PREFERENCE", "Backend", "Stylizer", "RegionStylizer", "REGION_FULL_FRACTION",
+           "working_size", "onnx_available", "resolve_backend", "make_stylizer", "cache_dir"]

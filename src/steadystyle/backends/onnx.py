@@ -35,10 +35,12 @@ import torch
 
 from ..errors import SteadyStyleError
 from ..network import TransformerNet
-from ..stabilize.base import Box
-from ..stylizer import check_frame, check_region, region_crop, working_size
+from ..frames import check_frame
+from ..network import receptive_radius
 from ..weights import METADATA_KEY, StyleModel, variant_of
-from . import cache_dir
+from .base import RegionStylizer, check_max_side, working_size
+from .cache import cache_dir
+from .torch import load_model
 
 #: ONNX opset of every exported graph (≥ 17 for a standard InstanceNormalization and Pad).
 OPSET = 18
@@ -206,7 +208,7 @@ def cached_graph(model: StyleModel, graph: str) -> bytes:
     return data
 
 
-class OnnxStylizer:
+class OnnxStylizer(RegionStylizer):
     """A style network on ONNX Runtime, with the interface of :class:`~steadystyle.stylizer.Stylizer`.
 
     ``__call__``: H×W×3 uint8 RGB → stylized H×W×3 uint8 RGB of the same size (reflect-padded to
@@ -223,12 +225,9 @@ class OnnxStylizer:
                  threads: int | None = None) -> None:
         import onnxruntime as ort
 
-        if not isinstance(model, StyleModel):
-            from ..styles import load_style
-
-            model = load_style(model)
-        if max_side is not None and max_side < 16:
-            raise SteadyStyleError("--max-side must be at least 16 pixels")
+        super().__init__()
+        model = load_model(model)
+        max_side = check_max_side(max_side)
         if device in ("auto", "cpu"):
             self.providers = ["CPUExecutionProvider"]
             self.device = "cpu"
@@ -248,20 +247,12 @@ class OnnxStylizer:
             self.options.intra_op_num_threads = int(threads)
         self._ort = ort
         self.session = ort.InferenceSession(cached_graph(model, "record"), self.options, providers=self.providers)
-        self._frozen = None
-        from ..network import receptive_radius
-
+        self._frozen_session = None
         self.context = -(-receptive_radius(model.network.config) // 4) * 4
-        self.track_stats = False
-        self._stats: np.ndarray | None = None
-        self._stats_hw: tuple[int, int] | None = None
 
     @property
     def name(self) -> str:
         return self.model.name
-
-    def synchronize(self) -> None:
-        """ONNX Runtime's ``run`` returns when the outputs are ready: nothing to wait for."""
 
     @staticmethod
     def _to_input(image: np.ndarray) -> np.ndarray:
@@ -283,8 +274,7 @@ class OnnxStylizer:
         fetch = None if self.track_stats else ["output"]
         outs = self.session.run(fetch, {"input": self._to_input(image)})
         if self.track_stats:
-            self._stats = outs[1]
-            self._stats_hw = (h, w)
+            self._record((h, w), outs[1])
         return outs[0][0, :, :h, :w].transpose(1, 2, 0)
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
@@ -302,16 +292,9 @@ class OnnxStylizer:
             self.track_stats = saved
         return self._to_image(cv2.resize(y, (w, h), interpolation=cv2.INTER_LINEAR))
 
-    def stylize_region(self, image: np.ndarray, box: Box) -> np.ndarray:
-        """S(t) inside ``box`` only (box-sized h×w×3 uint8); see the class docstring."""
-        box = check_region(image, box)
-        crop = region_crop(self, image, box)
-        if crop is None:
-            return self(image)[box.slices()]
-        if self._frozen is None:
-            self._frozen = self._ort.InferenceSession(cached_graph(self.model, "frozen"), self.options,
-                                                      providers=self.providers)
-        feeds = {"input": self._to_input(image[crop.slices()]), "stats": self._stats}
-        y = self._frozen.run(["output"], feeds)[0][0]
-        y = y[:, box.y0 - crop.y0:box.y1 - crop.y0, box.x0 - crop.x0:box.x1 - crop.x0].transpose(1, 2, 0)
-        return self._to_image(y)
+    def _frozen(self, crop: np.ndarray, stats: np.ndarray) -> np.ndarray:
+        if self._frozen_session is None:
+            self._frozen_session = self._ort.InferenceSession(cached_graph(self.model, "frozen"), self.options,
+                                                              providers=self.providers)
+        y = self._frozen_session.run(["output"], {"input": self._to_input(crop), "stats": stats})[0][0]
+        return y[:, :crop.shape[0], :crop.shape[1]].transpose(1, 2, 0)

@@ -25,35 +25,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from ..errors import SteadyStyleError
+from ..geometry import Box
 
-
-class Box(NamedTuple):
-    """A region of a frame in pixels: rows ``y0:y1``, columns ``x0:x1`` (end exclusive)."""
-
-    y0: int
-    y1: int
-    x0: int
-    x1: int
-
-    @property
-    def height(self) -> int:
-        return self.y1 - self.y0
-
-    @property
-    def width(self) -> int:
-        return self.x1 - self.x0
-
-    @property
-    def area(self) -> int:
-        return max(0, self.height) * max(0, self.width)
-
-    def slices(self) -> tuple[slice, slice]:
-        return slice(self.y0, self.y1), slice(self.x0, self.x1)
 
 
 class Stylize(Protocol):

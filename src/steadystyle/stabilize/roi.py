@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from ..errors import SteadyStyleError
-from .base import Box
+from ..geometry import Box, align, box_within, context_box, grow
 
 __all__ = ["foreground_boxes", "grow", "align", "merge_boxes", "boxes_area", "plan_regions", "context_box",
            "box_within"]
@@ -41,16 +41,8 @@ def foreground_boxes(foreground: np.ndarray) -> list[Box]:
     return boxes
 
 
-def grow(box: Box, margin: int, height: int, width: int) -> Box:
-    """``box`` grown by ``margin`` pixels on every side, clipped to the H×W frame."""
-    return Box(max(0, box.y0 - margin), min(height, box.y1 + margin), max(0, box.x0 - margin), min(width, box.x1 + margin))
 
 
-def align(box: Box, multiple: int, height: int, width: int) -> Box:
-    """``box`` with its start rounded down and its end rounded up to a multiple of ``multiple``
-    (the end clipped to the frame, so a box touching the right or bottom edge keeps that edge)."""
-    m = multiple
-    return Box(box.y0 - box.y0 % m, min(height, -(-box.y1 // m) * m), box.x0 - box.x0 % m, min(width, -(-box.x1 // m) * m))
 
 
 def _close(a: Box, b: Box, gap: int) -> bool:
@@ -103,13 +95,4 @@ def plan_regions(foreground: np.ndarray, pad: int = 8, merge_gap: int = 32,
     return boxes
 
 
-def context_box(box: Box, height: int, width: int, context: int, multiple: int = 4) -> Box:
-    """The crop a network must see to compute ``box`` exactly: ``box`` grown by ``context``
-    pixels (its receptive radius), clipped to the H×W frame, start aligned down to ``multiple``
-    (so the crop's stride-2 grid is the full frame's) and end aligned up (clipped to the frame)."""
-    return align(grow(box, context, height, width), multiple, height, width)
 
-
-def box_within(box: Box, height: int, width: int) -> bool:
-    """Whether ``box`` is non-empty and inside an H×W frame."""
-    return 0 <= box.y0 < box.y1 <= height and 0 <= box.x0 < box.x1 <= width

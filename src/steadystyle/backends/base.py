@@ -1,0 +1,145 @@
+"""What every backend is: the :class:`Stylizer` protocol, and the one region policy.
+
+A stylizer applies one style network to frames:
+
+- ``stylizer(image)``: H×W×3 uint8 RGB → stylized H×W×3 uint8 RGB of the same size;
+- ``stylizer.stylize_region(image, box)``: S(t) inside ``box`` only → box-sized h×w×3 uint8,
+  computed on the crop ``box`` + ``context`` pixels with every instance norm frozen at the
+  statistics of the last full-frame pass (:attr:`region_stats`), so inside the box the result
+  equals a full pass up to the change of statistics since then;
+- ``name``, ``backend``, ``device``, ``max_side``, ``context`` and ``synchronize()``.
+
+:class:`RegionStylizer` implements the region half once for every backend: a backend supplies
+``_full(image, record)`` and ``_frozen(crop, stats)``, and :func:`region_crop` — the only place
+that decides between a region pass and a full-frame pass — does the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from ..errors import SteadyStyleError
+from ..frames import check_frame
+from ..geometry import Box, box_within, context_box
+
+#: A region pass whose crop (region plus network context) covers at least this fraction of the
+#: frame runs as a full-frame pass instead: it costs about the same and refreshes the statistics.
+REGION_FULL_FRACTION = 0.7
+
+#: The smallest ``max_side`` (pixels) any backend accepts.
+MIN_MAX_SIDE = 16
+
+
+@runtime_checkable
+class Stylizer(Protocol):
+    """What the frame loop needs from a backend (see the module docstring)."""
+
+    name: str
+    backend: str
+    max_side: int | None
+    context: int
+
+    def __call__(self, image: np.ndarray) -> np.ndarray: ...
+
+    def stylize_region(self, image: np.ndarray, box: Box) -> np.ndarray: ...
+
+    def synchronize(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class RegionStats:
+    """The instance-norm statistics of one full-frame pass, as a region pass freezes them.
+
+    size: (H, W) of the frame they were recorded on (pixels).  values: the backend's own form
+    (a list of per-layer (mean, 1/std) tensors for torch, a packed 2×ΣC array for the others).
+    """
+
+    size: tuple[int, int]
+    values: Any
+
+
+def working_size(height: int, width: int, max_side: int | None) -> tuple[int, int]:
+    """(h, w) the network runs at: scaled so the longer side ≤ ``max_side``, aspect kept."""
+    if not max_side or max(height, width) <= max_side:
+        return height, width
+    s = max_side / max(height, width)
+    return max(1, round(height * s)), max(1, round(width * s))
+
+
+def check_max_side(max_side: int | None) -> int | None:
+    """``max_side`` when None or ≥ :data:`MIN_MAX_SIDE`; a one-line error otherwise."""
+    if max_side is not None and int(max_side) < MIN_MAX_SIDE:
+        raise SteadyStyleError(f"--max-side must be at least {MIN_MAX_SIDE} pixels")
+    return None if max_side is None else int(max_side)
+
+
+def check_region(image: np.ndarray, box: Box) -> Box:
+    """``box`` as a :class:`Box` inside ``image`` (H×W×3 uint8); a one-line error otherwise."""
+    check_frame(image)
+    box = Box(*(int(v) for v in box))
+    if not box_within(box, *image.shape[:2]):
+        raise SteadyStyleError(f"region {tuple(box)} is empty or outside the {image.shape[1]}×{image.shape[0]} frame")
+    return box
+
+
+def region_crop(box: Box, height: int, width: int, context: int, max_side: int | None,
+                stats: RegionStats | None) -> Box | None:
+    """The crop a region pass runs the network on (``box`` + ``context``, aligned to 4), or None
+    when a full-frame pass is needed instead: no statistics for this H×W frame yet, a crop
+    covering ≥ :data:`REGION_FULL_FRACTION` of the frame, or ``max_side`` rescaling frames."""
+    if working_size(height, width, max_side) != (height, width) or stats is None or stats.size != (height, width):
+        return None
+    crop = context_box(box, height, width, context)
+    if crop.area >= REGION_FULL_FRACTION * height * width:
+        return None
+    return crop
+
+
+class RegionStylizer:
+    """The region half of every backend, written once.
+
+    Subclasses set ``name``, ``backend``, ``device``, ``max_side`` and ``context`` and implement
+    ``__call__`` (full frames) and :meth:`_frozen`.  Their full-frame pass must call
+    :meth:`_record` with the statistics of an unscaled frame while :attr:`track_stats` is on.
+    """
+
+    name: str
+    backend: str
+    max_side: int | None
+    context: int
+
+    def __init__(self) -> None:
+        self.track_stats = False
+        self.region_stats: RegionStats | None = None
+
+    def synchronize(self) -> None:
+        """Wait for the device to finish queued work (for honest timings); a no-op by default."""
+
+    def _record(self, size: tuple[int, int], values: Any) -> None:
+        self.region_stats = RegionStats((int(size[0]), int(size[1])), values)
+
+    def _frozen(self, crop: np.ndarray, stats: Any) -> np.ndarray:
+        """The network on a crop (h×w×3 uint8) with frozen ``stats`` → h×w×3 float32 0–255."""
+        raise NotImplementedError
+
+    def stylize_region(self, image: np.ndarray, box: Box) -> np.ndarray:
+        """S(t) inside ``box`` only: H×W×3 uint8 frame and a :class:`Box` → box-sized h×w×3 uint8.
+
+        Falls back to a full-frame pass (which records fresh statistics) when :func:`region_crop`
+        says so.  The first call turns statistics tracking on.
+        """
+        box = check_region(image, box)
+        self.track_stats = True
+        crop = region_crop(box, *image.shape[:2], self.context, self.max_side, self.region_stats)
+        if crop is None:
+            return self(image)[box.slices()]
+        y = self._frozen(image[crop.slices()], self.region_stats.values)
+        y = y[box.y0 - crop.y0:box.y1 - crop.y0, box.x0 - crop.x0:box.x1 - crop.x0]
+        return np.rint(np.clip(y, 0, 255)).astype(np.uint8)
+
+
+__all__ = ["Stylizer", "RegionStylizer", "RegionStats", "REGION_FULL_FRACTION", "MIN_MAX_SIDE", "working_size",
+           "check_max_side", "check_region", "region_crop"]

@@ -1,0 +1,114 @@
+"""One description of a run, and the one place that builds what runs from it.
+
+A :class:`RunSpec` says which style on which backend and device, at which working size, with
+which stabilization method and parameters, and with which controls (strength, colours).  Every
+entry point — ``stylize``, ``demo``, ``live``, ``serve``, ``study``, ``evaluate``, ``bench``,
+``batch`` — describes its run with one and builds the :class:`~steadystyle.loop.Processor` with
+:meth:`RunSpec.processor`, so every entry point gets every backend and the same defaults.
+
+>>> from steadystyle.spec import RunSpec
+>>> spec = RunSpec(style="scream", method="frame-diff")
+>>> processor = spec.processor()                                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from .backends import BACKENDS, make_stylizer
+from .backends.base import Stylizer, check_max_side
+from .color import check_strength
+from .errors import SteadyStyleError
+
+#: The stabilization method every entry point starts with (the CLI's ``--method`` default).
+DEFAULT_METHOD = "adaptive"
+
+
+def default_style_name() -> str:
+    """The shipped style every entry point uses when none is named."""
+    from .styles import default_style
+
+    return default_style()
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that decides what one stream's frames become.
+
+    style: a shipped style name, a model file, a loaded ``StyleModel``, or a stylizer already
+    built (then ``backend``/``device``/``max_side`` are its own).  backend: ``auto`` or a name in
+    :data:`~steadystyle.backends.BACKENDS`.  device: ``auto``, ``cpu``, ``cuda``.  max_side: the
+    network's working size (longer side, pixels; None = the frame's own).  method: a registered
+    stabilization method; params: its params dataclass (None = the method's defaults).
+    strength: 0–1 blend with the input.  preserve_colors: keep the input's colours.
+    """
+
+    style: Any = None
+    backend: str = "auto"
+    device: str = "auto"
+    max_side: int | None = None
+    method: str = DEFAULT_METHOD
+    params: Any = None
+    strength: float = 1.0
+    preserve_colors: bool = False
+
+    def __post_init__(self) -> None:
+        if self.style is None:
+            object.__setattr__(self, "style", default_style_name())
+        if self.backend not in BACKENDS:
+            raise SteadyStyleError(f"unknown backend {self.backend!r}; choose {', '.join(BACKENDS)}")
+        object.__setattr__(self, "max_side", check_max_side(self.max_side))
+        object.__setattr__(self, "strength", check_strength(self.strength))
+        from .stabilize.base import get_method
+
+        method = get_method(self.method)
+        if self.params is None:
+            object.__setattr__(self, "params", method.params())
+        elif not isinstance(self.params, method.params):
+            raise SteadyStyleError(f"method {self.method!r} takes {method.params.__name__}, "
+                                   f"got {type(self.params).__name__}")
+
+    def replace(self, **changes: Any) -> RunSpec:
+        """A copy with ``changes``; a new ``method`` without ``params`` takes that method's defaults."""
+        if "method" in changes and "params" not in changes and changes["method"] != self.method:
+            changes["params"] = None
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def style_name(self) -> str:
+        """The style as people read it: a shipped name, a file's stem, or the model's name."""
+        name = getattr(self.style, "name", None)
+        return str(name) if name is not None else str(self.style)
+
+    def stylizer(self) -> Stylizer:
+        """The stylizer this spec describes (the only factory: :func:`steadystyle.backends.make_stylizer`)."""
+        return make_stylizer(self.style, backend=self.backend, device=self.device, max_side=self.max_side)
+
+    def stabilizer(self):
+        """A fresh stabilizer of ``method`` with ``params``."""
+        from .stabilize.base import make_stabilizer
+
+        return make_stabilizer(self.method, self.params)
+
+    def processor(self, *, stylizer: Stylizer | None = None, timed: bool = False):
+        """The :class:`~steadystyle.loop.Processor` for one stream.  ``stylizer``: reuse one built
+        already (e.g. shared by the streams of one server); ``timed``: wait for the device after
+        each network pass so timings are the network's own."""
+        from .loop import Processor
+
+        stylizer = stylizer if stylizer is not None else self.stylizer()
+        return Processor(stylizer, self.stabilizer(), strength=self.strength, preserve_colors=self.preserve_colors,
+                         sync=stylizer.synchronize if timed else None)
+
+    def describe(self) -> dict[str, Any]:
+        """The spec as plain JSON-ready values (for statistics and reports)."""
+        from .stabilize.base import params_dict
+
+        return {"style": self.style_name, "backend": self.backend, "device": self.device, "max_side": self.max_side,
+                "method": self.method, "params": params_dict(self.params), "strength": self.strength,
+                "preserve_colors": self.preserve_colors}
+
+
+__all__ = ["RunSpec", "DEFAULT_METHOD", "default_style_name"]
