@@ -15,7 +15,8 @@ import pytest
 
 from helpers import make_clip, pattern_image, read_all
 from steadystyle.errors import SteadyStyleError
-from steadystyle.live import LiveOptions, run_live
+from steadystyle.live import LiveKeys, LiveOptions, run_live
+from steadystyle.spec import RunSpec
 from steadystyle.loop import Processor, run
 from steadystyle.sinks import Background, MemorySink, VirtualCameraSink, letterbox
 from steadystyle.sources import ArraySource, CameraSource, Frame, Newest, Paced
@@ -102,8 +103,8 @@ def test_missing_camera_is_one_line_naming_it():
 def test_lost_camera_stops_cleanly_and_finalizes_the_recording(tmp_path, tiny_style):
     camera = CameraSource(0, capture_factory=lambda i: FakeCapture(frames=5), lost_after=3)
     record = tmp_path / "call.mp4"
-    options = LiveOptions(style=str(tiny_style), method="frame-diff", size=(32, 24), record=str(record),
-                          stats=str(tmp_path / "s.json"), status=False, device="cpu")
+    options = LiveOptions(spec=RunSpec(style=str(tiny_style), method="frame-diff", device="cpu"), size=(32, 24),
+                          record=str(record), stats=str(tmp_path / "s.json"), status=False)
     with pytest.raises(SteadyStyleError, match="camera 0 stopped delivering frames"):
         run_live(options, source=Newest(camera), fps=30)
     images, _ = read_all(record)
@@ -114,8 +115,8 @@ def test_lost_camera_stops_cleanly_and_finalizes_the_recording(tmp_path, tiny_st
 
 
 def test_duration_stop_writes_stats_and_recording(tmp_path, tiny_style):
-    options = LiveOptions(style=str(tiny_style), method="frame-diff", size=(32, 24), record=str(tmp_path / "r.mkv"),
-                          stats=str(tmp_path / "s.json"), status=False, device="cpu", duration=0.5)
+    options = LiveOptions(spec=RunSpec(style=str(tiny_style), method="frame-diff", device="cpu"), size=(32, 24),
+                          record=str(tmp_path / "r.mkv"), stats=str(tmp_path / "s.json"), status=False, duration=0.5)
     stats = run_live(options, source=Newest(frames_at(30, 1000)), fps=30)
     assert stats["stopped"] == "stop" and 1 <= stats["frames"] <= 20
     for key in ("delivered_fps", "latency_ms", "dropped_at_capture", "network_ms", "foreground_fraction_mean",
@@ -128,7 +129,7 @@ def test_duration_stop_writes_stats_and_recording(tmp_path, tiny_style):
 
 def test_strength_zero_gives_the_raw_camera(tiny_style):
     sink = MemorySink()
-    options = LiveOptions(style=str(tiny_style), size=(32, 24), status=False, device="cpu", strength=0.0)
+    options = LiveOptions(spec=RunSpec(style=str(tiny_style), device="cpu", strength=0.0), size=(32, 24), status=False)
     run_live(options, source=Newest(frames_at(200, 5)), fps=30, sinks=[sink])
     inputs = [pattern_image(i, 32, 24) for i in range(5)]
     assert sink.images and all(any(np.array_equal(img, x) for x in inputs) for img in sink.images)

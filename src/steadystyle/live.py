@@ -21,27 +21,26 @@ from typing import Any
 
 from .errors import SteadyStyleError
 from .loop import LoopSummary, Processor, run
+from .spec import RunSpec
 from .sinks import Background, FileSink, Tee, VirtualCameraSink, WindowSink
 from .sources import CameraSource, FileSource, Frame, Newest, Paced
-from .stabilize.base import make_stabilizer, method_names, params_dict
+from .stabilize.base import method_names, params_dict
 from .stats import FrameLog, StatusLine, machine_description, percentiles, summarize_ms, write_json
 from .stylizer import resize_image
 
 
 @dataclass
 class LiveOptions:
-    """What ``steadystyle live`` does.  size: (width, height) the frames are processed at."""
+    """What ``steadystyle live`` does: the run (``spec``) and the live source and outputs.
 
-    style: str
-    method: str = "frame-diff"
-    params: Any = None
+    size: (width, height) the frames are processed at.  styles: the styles keys 1–9 switch to in
+    the window (each on the spec's backend and device).
+    """
+
+    spec: RunSpec = field(default_factory=RunSpec)
     camera: int = 0
     input: str | None = None
     size: tuple[int, int] | None = (320, 240)
-    backend: str = "auto"
-    device: str = "auto"
-    strength: float = 1.0
-    preserve_colors: bool = False
     window: bool = False
     virtual_camera: bool = False
     record: str | None = None
@@ -81,18 +80,6 @@ def open_live_source(options: LiveOptions) -> tuple[Any, float]:
         fps = source.fps
         paced = source
     return Newest(Resized(paced, options.size)), fps
-
-
-def make_stylizer(style: str, backend: str = "auto", device: str = "auto"):
-    """A stylizer for ``style`` on ``backend`` (``auto``: the fastest installed for the device)."""
-    from .stylizer import Stylizer
-
-    maker = getattr(Stylizer, "for_backend", None)
-    if maker is not None:
-        return maker(style, backend=backend, device=device)
-    if backend not in ("auto", "torch"):
-        raise SteadyStyleError(f"unknown backend {backend!r}; choose auto or torch")
-    return Stylizer(style, device=device)
 
 
 class EndOnError:
@@ -139,25 +126,16 @@ def run_live(options: LiveOptions, *, source: Any = None, fps: float | None = No
     backend, machine.
     """
     stop = stop or threading.Event()
-    stylizer = make_stylizer(options.style, options.backend, options.device)
-    stabilizer = make_stabilizer(options.method, options.params)
-    processor = Processor(stylizer, stabilizer, strength=options.strength, preserve_colors=options.preserve_colors)
+    spec = options.spec
+    stylizer = spec.stylizer()
+    processor = spec.processor(stylizer=stylizer)
     if source is None:
         source, fps = open_live_source(options)
     fps = fps or 30.0
     outputs: list = list(sinks or [])
     live_sinks: list[Background] = []
-    methods = method_names()
-    current = [options.method]
-
-    def on_key(key: str) -> None:
-        if key in ("q", "\x1b"):
-            stop.set()
-        elif key == "m":  # the next registered method, with its defaults
-            current[0] = methods[(methods.index(current[0]) + 1) % len(methods)]
-            processor.set_stabilizer(make_stabilizer(current[0]))
-        elif key.isdigit() and 1 <= int(key) <= len(options.styles):
-            processor.set_stylizer(make_stylizer(options.styles[int(key) - 1], options.backend, options.device))
+    keys = LiveKeys(processor, spec, options.styles, stop)
+    on_key = keys
 
     try:
         if options.window:
@@ -196,7 +174,7 @@ def run_live(options: LiveOptions, *, source: Any = None, fps: float | None = No
         restore()
         if timer is not None:
             timer.cancel()
-    stats = live_stats(options, log, summary, source, live_sinks, stylizer, current[0])
+    stats = live_stats(options, log, summary, source, live_sinks, processor.stylizer, keys.method, keys.params)
     if guarded.error is not None:
         stats["stopped"] = str(guarded.error)
     if options.stats:
@@ -207,9 +185,10 @@ def run_live(options: LiveOptions, *, source: Any = None, fps: float | None = No
 
 
 def live_stats(options: LiveOptions, log: FrameLog, summary: LoopSummary, source: Any, live_sinks: list,
-               stylizer: Any, method: str) -> dict[str, Any]:
+               stylizer: Any, method: str, params: Any) -> dict[str, Any]:
     """The statistics of a live run as a JSON-ready dict."""
     fg = log.foreground
+    spec = options.spec
     return {
         "frames": summary.frames, "stylized_frames": summary.stylized_frames,
         "wall_seconds": round(summary.wall_seconds, 3), "stopped": summary.stopped,
@@ -220,13 +199,34 @@ def live_stats(options: LiveOptions, log: FrameLog, summary: LoopSummary, source
         "network_ms": summarize_ms([v for v in log.stylize_ms if v > 0]),
         "stabilize_ms": summarize_ms(log.stabilize_ms),
         "foreground_fraction_mean": round(sum(fg) / len(fg), 4) if fg else None,
-        "style": getattr(stylizer, "name", str(options.style)), "method": method,
-        "params": params_dict(options.params) if options.params is not None else {},
+        "style": getattr(stylizer, "name", spec.style_name), "method": method, "params": params_dict(params),
         "backend": getattr(stylizer, "backend", "torch"), "device": str(getattr(stylizer, "device", "cpu")),
         "size": list(options.size) if options.size else None,
-        "strength": options.strength, "preserve_colors": options.preserve_colors,
+        "strength": spec.strength, "preserve_colors": spec.preserve_colors,
         "machine": machine_description(),
     }
 
 
-__all__ = ["LiveOptions", "run_live", "open_live_source", "make_stylizer", "live_stats", "Resized"]
+class LiveKeys:
+    """The window's keys: ``1``–``9`` switch to the n-th of ``styles``, ``m`` to the next
+    registered method (with its defaults), ``q`` or Esc stop.  Switches go through the spec, so
+    a new style runs on the same backend and device."""
+
+    def __init__(self, processor: Processor, spec: RunSpec, styles: list[str], stop: threading.Event) -> None:
+        self.processor, self.spec, self.styles, self.stop = processor, spec, list(styles), stop
+        self.method, self.params = spec.method, spec.params
+
+    def __call__(self, key: str) -> None:
+        if key in ("q", "\x1b"):
+            self.stop.set()
+        elif key == "m":
+            methods = method_names()
+            self.spec = self.spec.replace(method=methods[(methods.index(self.method) + 1) % len(methods)])
+            self.method, self.params = self.spec.method, self.spec.params
+            self.processor.set_stabilizer(self.spec.stabilizer())
+        elif key.isdigit() and 1 <= int(key) <= len(self.styles):
+            self.spec = self.spec.replace(style=self.styles[int(key) - 1])
+            self.processor.set_stylizer(self.spec.stylizer())
+
+
+__all__ = ["LiveOptions", "LiveKeys", "run_live", "open_live_source", "live_stats", "Resized"]

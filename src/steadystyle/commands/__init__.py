@@ -1,4 +1,4 @@
-"""Subcommands that live in their own modules.
+"""The subcommands, one module each (the one dispatch: ``set_defaults(run=…)``).
 
 Each module named in ``MODULES`` defines ``add_parser(sub)``, which adds its subparser and sets
 ``run`` (a function of the parsed arguments returning the exit status) with ``set_defaults``.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("live", "bench", "batch", "serve", "study", "evaluate", "export_onnx")
+MODULES = ("stylize", "styles", "demo", "train", "live", "bench", "batch", "serve", "study", "evaluate", "export_onnx")
 
 
 def add_command_parsers(sub) -> None:

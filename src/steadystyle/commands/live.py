@@ -17,40 +17,32 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def add_parser(sub) -> None:
-    from ..cli import _non_negative_float, add_control_options, add_method_options
+    from .options import add_run_options, non_negative_float
 
     p = sub.add_parser("live", help="stylize a camera (or a file replayed in real time) live",
                        description="Live stylization: newest-frame capture, one inference thread, live outputs.")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--camera", type=int, default=0, help="camera number (default 0)")
     src.add_argument("--input", default=None, help="replay a video file at its own frame rate, as a camera would")
-    p.add_argument("--style", default=None, help="shipped style name or model file")
+    add_run_options(p, working_size=False)
     p.add_argument("--styles", default=None, help="comma-separated styles for keys 1–9 in the window")
-    add_method_options(p)
-    add_control_options(p)
     p.add_argument("--size", type=_size, default=(320, 240), help="processing size WxH (default 320x240)")
-    p.add_argument("--backend", default="auto", help="auto, torch or onnx (default auto: the fastest installed)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--window", action="store_true", help="show an OpenCV window (keys: 1–9 style, m method, q quit)")
     p.add_argument("--virtual-camera", action="store_true", help="send to a virtual camera (pyvirtualcam)")
     p.add_argument("--record", default=None, metavar="OUT.mp4", help="also record the output (finalized on every stop)")
-    p.add_argument("--duration", type=_non_negative_float, default=None, help="stop after S seconds")
+    p.add_argument("--duration", type=non_negative_float, default=None, help="stop after S seconds")
     p.add_argument("--stats", default=None, metavar="STATS.json", help="write fps, latency, drops, timings")
     p.add_argument("--quiet", action="store_true", help="no status line")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-
-    from ..cli import method_params
     from ..live import LiveOptions, run_live
-    from ..styles import default_style
+    from .options import run_spec
 
     styles = [s for s in (args.styles or "").split(",") if s]
-    options = LiveOptions(style=args.style or (styles[0] if styles else default_style()), method=args.method,
-                          params=method_params(args), camera=args.camera, input=args.input, size=args.size,
-                          backend=args.backend, device=args.device, strength=args.strength,
-                          preserve_colors=args.preserve_colors, window=args.window,
+    spec = run_spec(args, style=args.style or (styles[0] if styles else None))
+    options = LiveOptions(spec=spec, camera=args.camera, input=args.input, size=args.size, window=args.window,
                           virtual_camera=args.virtual_camera, record=args.record, duration=args.duration,
                           stats=args.stats, status=not args.quiet, styles=styles)
     stats = run_live(options)
