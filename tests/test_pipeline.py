@@ -8,9 +8,12 @@ import numpy as np
 import pytest
 from helpers import audio_summary, make_clip, read_all
 
+from steadystyle.backends import make_stylizer, onnx_available
 from steadystyle.errors import SteadyStyleError
 from steadystyle.pipeline import stylize_video
+from steadystyle.spec import DEFAULT_METHOD, RunSpec
 from steadystyle.stabilize import make_stabilizer
+from steadystyle.stabilize.base import get_method, params_dict
 from steadystyle.stabilize.framediff import FrameDiffParams, FrameDiffStabilizer
 from steadystyle.stabilize.perframe import PerFrame
 from steadystyle.video import VideoReader, VideoWriter
@@ -64,6 +67,7 @@ def test_stats_json_and_side_by_side(tmp_path, tiny_style):
     assert stats["foreground_fraction"][0] == 1.0 and 0 < stats["foreground_fraction"][2] < 1
     assert set(stats["timings"]) == {"decode", "stylize", "stabilize", "encode"}
     assert stats["params"]["threshold"] == FrameDiffParams().threshold
+    assert stats["backend"] in ("torch", "onnx")  # what ran, never "auto"
     assert len(stats["per_frame_ms"]) == 6 and "machine" in stats
 
 
@@ -103,10 +107,29 @@ def test_interrupted_run_keeps_previous_output(tmp_path, tiny_style):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.mp4"]
 
 
-def test_make_stabilizer():
+def test_the_threshold_decides_what_is_re_stylized():
+    """A 16×16 square brightens by 10 grey levels: below T = 10 it is foreground and takes the new
+    stylization; at T = 30 nothing is foreground and the network is not asked at all."""
+    still = np.full((48, 64, 3), 100, np.uint8)
+    moved = still.copy()
+    moved[16:32, 24:40] = 110
+    outputs = {}
+    for threshold in (3, 30):
+        stabilizer = make_stabilizer("frame-diff", threshold=threshold)
+        calls = []
+
+        def stylize(box=None, calls=calls):
+            calls.append(box)
+            return np.full((48, 64, 3), 10 * len(calls), np.uint8)  # S(1) = 10, S(2) = 20
+
+        stabilizer(still, stylize)
+        outputs[threshold] = (stabilizer(moved, stylize), len(calls), stabilizer.last_foreground_fraction)
+    low, calls_low, fg_low = outputs[3]
+    high, calls_high, fg_high = outputs[30]
+    assert calls_low == 2 and fg_low > 16 * 16 / (48 * 64) and (low[16:32, 24:40] == 20).all()
+    assert (low[0, 0] == 10).all()  # far from the square the background stays frozen at S(1)
+    assert calls_high == 1 and fg_high == 0.0 and (high == 10).all()
     assert isinstance(make_stabilizer("per-frame"), PerFrame)
-    fd = make_stabilizer("frame-diff", threshold=3)
-    assert isinstance(fd, FrameDiffStabilizer) and fd.params.threshold == 3
     with pytest.raises(SteadyStyleError, match="unknown method 'magic'; choose per-frame, frame-diff"):
         make_stabilizer("magic")
 
@@ -119,3 +142,91 @@ def test_threaded_and_serial_file_paths_write_the_same_frames(tmp_path, tiny_sty
     a, _ = read_all(tmp_path / "True")
     b, _ = read_all(tmp_path / "False")
     assert len(a) == 5 and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+# -- the run as one RunSpec: every backend, one default method ------------------------------
+
+
+def _frames_equal(a_path, b_path) -> int:
+    a, _ = read_all(a_path)
+    b, _ = read_all(b_path)
+    assert len(a) == len(b) > 0
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    return len(a)
+
+
+onnx_only = pytest.mark.skipif(not onnx_available(), reason="ONNX Runtime not installed")
+
+
+@onnx_only
+def test_a_built_onnx_stylizer_and_backend_onnx_write_what_onnx_runtime_computes(tmp_path, tiny_style):
+    """``style=`` a stylizer that is not the torch one, and ``backend="onnx"``: both run ONNX
+    Runtime, and per frame the output is exactly that stylizer applied to the decoded input."""
+    src = static_clip(tmp_path / "in.mkv", frames=4)
+    stylizer = make_stylizer(tiny_style, backend="onnx", device="cpu")
+    built = stylize_video(src, tmp_path / "built" / "%03d.png", stylizer, "per-frame", progress=False)
+    named = stylize_video(src, tmp_path / "named" / "%03d.png", tiny_style, "per-frame", backend="onnx",
+                          device="cpu", progress=False)
+    assert built.backend == named.backend == "onnx" and built.style == "tiny"
+    assert _frames_equal(tmp_path / "built", tmp_path / "named") == 4
+    inputs, _ = read_all(src)
+    outputs, _ = read_all(tmp_path / "built")
+    for frame, out in zip(inputs, outputs):
+        np.testing.assert_array_equal(out, stylizer(frame))
+    torch_run = stylize_video(src, tmp_path / "torch" / "%03d.png", tiny_style, "per-frame", backend="torch",
+                              device="cpu", progress=False)
+    assert torch_run.backend == "torch"
+
+
+@pytest.mark.parametrize("backend", ["torch", pytest.param("onnx", marks=onnx_only)])
+def test_roi_with_max_side_falls_back_to_full_passes_and_equals_the_full_frame_run(tmp_path, tiny_style, backend):
+    """With ``max_side`` the network sees a rescaled frame, so a region cannot be cut from it:
+    every region the ROI plan asks for must come from a full pass, and the output must equal
+    frame-diff without ROI at the same working size."""
+    src = static_clip(tmp_path / "in.mkv", frames=6, size=(128, 96))
+    stylizer = make_stylizer(tiny_style, backend=backend, device="cpu", max_side=32)
+    regions = []
+    region_pass = stylizer.stylize_region
+
+    def counted(image, box):
+        regions.append(box)
+        return region_pass(image, box)
+
+    stylizer.stylize_region = counted
+    roi = stylize_video(src, tmp_path / "roi" / "%03d.png", stylizer, "frame-diff", FrameDiffParams(roi=True),
+                        progress=False)
+    full = stylize_video(src, tmp_path / "full" / "%03d.png", tiny_style, "frame-diff", FrameDiffParams(),
+                         backend=backend, device="cpu", max_side=32, progress=False)
+    assert regions, "the ROI plan asked for no region: the test clip does not exercise ROI"
+    assert roi.params["roi"] is True and full.params["roi"] is False
+    assert _frames_equal(tmp_path / "roi", tmp_path / "full") == 6
+    assert roi.stylized_frames == full.stylized_frames
+
+
+def test_the_default_method_is_the_one_default_and_the_cli_writes_what_the_api_writes(tmp_path, tiny_style):
+    """Without a method, ``stylize_video`` runs :data:`DEFAULT_METHOD` with its default params,
+    and ``steadystyle stylize`` without ``--method`` writes the same frames."""
+    from steadystyle.cli import main
+
+    src = static_clip(tmp_path / "in.mkv", frames=5)
+    api = stylize_video(src, tmp_path / "api" / "%03d.png", tiny_style, progress=False)
+    assert api.method == DEFAULT_METHOD
+    assert api.params == params_dict(get_method(DEFAULT_METHOD).params())
+    assert main(["stylize", str(src), "-o", str(tmp_path / "cli" / "%03d.png"), "--style", str(tiny_style),
+                 "--stats", str(tmp_path / "cli.json"), "--quiet"]) == 0
+    cli_stats = json.loads((tmp_path / "cli.json").read_text())
+    assert (cli_stats["method"], cli_stats["params"], cli_stats["backend"]) == (api.method, api.params, api.backend)
+    assert _frames_equal(tmp_path / "api", tmp_path / "cli") == 5
+    still = static_clip(tmp_path / "still.mkv", frames=5, moving=False)
+    assert stylize_video(still, tmp_path / "still.mp4", tiny_style, progress=False).stylized_frames < 5  # not per-frame
+
+
+def test_spec_or_arguments_not_both(tmp_path, tiny_style):
+    src = static_clip(tmp_path / "in.mp4", frames=2)
+    spec = RunSpec(style=tiny_style, method="per-frame", backend="torch")
+    stats = stylize_video(src, tmp_path / "a.mp4", spec=spec, progress=False)
+    assert (stats.method, stats.backend, stats.stylized_frames) == ("per-frame", "torch", 2)
+    with pytest.raises(SteadyStyleError, match="not both.*method"):
+        stylize_video(src, tmp_path / "b.mp4", spec=spec, method="frame-diff", progress=False)
+    assert not (tmp_path / "b.mp4").exists()

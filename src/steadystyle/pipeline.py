@@ -17,12 +17,11 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import SteadyStyleError
-from .loop import FrameResult, Processor, run
+from .loop import FrameResult, run
 from .sinks import Background, FileSink, input_and_output
 from .sources import FileSource, Frame, ReadAhead
-from .stabilize.base import get_method, make_stabilizer, params_dict
+from .spec import DEFAULT_METHOD, RunSpec
 from .stats import FrameLog, Progress, machine_description, summarize_ms, write_json
-from .stylizer import Stylizer
 from .video import check_output_path
 
 STAGES = ("decode", "stylize", "stabilize", "encode")
@@ -30,13 +29,17 @@ STAGES = ("decode", "stylize", "stabilize", "encode")
 
 @dataclass
 class RunStats:
-    """What a run did: per-frame foreground fractions and stage timings (ms)."""
+    """What a run did: per-frame foreground fractions and stage timings (ms).
+
+    backend: the backend that ran the network (``torch``, ``onnx``, …, never ``auto``).
+    """
 
     input: str
     output: str
     style: str
     method: str
     device: str
+    backend: str = ""
     width: int = 0
     height: int = 0
     fps: float = 0.0
@@ -54,7 +57,7 @@ class RunStats:
     def to_json(self) -> dict[str, Any]:
         return {
             "input": self.input, "output": self.output, "style": self.style, "method": self.method,
-            "device": self.device, "machine": machine_description(), "width": self.width, "height": self.height,
+            "backend": self.backend, "device": self.device, "machine": machine_description(), "width": self.width, "height": self.height,
             "fps": self.fps, "frames": self.frames, "frames_announced": self.frames_announced,
             "warnings": self.warnings, "stylized_frames": self.stylized_frames,
             "wall_seconds": round(self.wall_seconds, 3),
@@ -83,51 +86,80 @@ class _Callback:
         self.fn(result.frame.index, result.output)
 
 
+def _run_spec(spec: RunSpec | None, style: Any, method: str, params: Any, backend: str, device: str,
+              max_side: int | None, strength: float, preserve_colors: bool) -> RunSpec:
+    """``spec`` itself, or the :class:`RunSpec` the separate arguments describe (not both)."""
+    if spec is None:
+        return RunSpec(style=style, backend=backend, device=device, max_side=max_side, method=method, params=params,
+                       strength=strength, preserve_colors=preserve_colors)
+    if not isinstance(spec, RunSpec):
+        raise SteadyStyleError(f"spec must be a RunSpec, got {type(spec).__name__}")
+    given = {"style": style is not None, "method": method != DEFAULT_METHOD, "params": params is not None,
+             "backend": backend != "auto", "device": device != "auto", "max_side": max_side is not None,
+             "strength": strength != 1.0, "preserve_colors": bool(preserve_colors)}
+    both = [name for name, set_ in given.items() if set_]
+    if both:
+        raise SteadyStyleError(f"give the run either as spec= or as arguments, not both ({', '.join(both)} "
+                               f"given beside spec)")
+    return spec
+
+
 def stylize_video(
     input: str | os.PathLike,
     output: str | os.PathLike,
-    style: str | os.PathLike | Stylizer,
-    method: str = "frame-diff",
+    style: Any = None,
+    method: str = DEFAULT_METHOD,
     params: Any = None,
     *,
+    spec: RunSpec | None = None,
+    backend: str = "auto",
     max_side: int | None = None,
     device: str = "auto",
+    strength: float = 1.0,
+    preserve_colors: bool = False,
     side_by_side_output: bool = False,
     stats_path: str | os.PathLike | None = None,
     progress: bool = True,
     crf: int = 18,
     on_frame: Callable[[int, np.ndarray], None] | None = None,
-    strength: float = 1.0,
-    preserve_colors: bool = False,
     threads: bool = True,
     strict: bool = False,
 ) -> RunStats:
     """Stylize a video file (or image sequence) and write the result, audio and timestamps kept.
 
     input/output: paths understood by :class:`~steadystyle.video.VideoReader` / ``VideoWriter``
-    (a video file, a folder or ``frames/%05d.png`` pattern).  ``method``: a registered method
-    (``steadystyle.stabilize.method_names()``), with ``params`` its params dataclass (default:
-    the method's defaults).  ``strength`` (0–1) blends the result with the input;
-    ``preserve_colors`` keeps the input's colours.  With ``side_by_side_output`` the output is
-    input | result, twice as wide.  ``stats_path`` receives :class:`RunStats` as JSON.  The
-    output appears only when the whole video was written (temporary file, then rename).
+    (a video file, a folder or ``frames/%05d.png`` pattern).
+
+    The run is a :class:`~steadystyle.spec.RunSpec`: pass it as ``spec``, or give its parts —
+    ``style`` (a shipped name, a model file, a loaded ``StyleModel``, or a stylizer already
+    built, e.g. an ONNX Runtime one; None = the default style), ``method`` (a registered method,
+    default :data:`~steadystyle.spec.DEFAULT_METHOD`) with ``params`` its params dataclass (None =
+    the method's defaults), ``backend`` (``auto`` or a name in
+    :data:`~steadystyle.backends.BACKENDS`), ``device``, ``max_side`` (the network's working
+    size, longer side in pixels), ``strength`` (0–1 blend with the input) and
+    ``preserve_colors`` (keep the input's colours) — not both.
+
+    With ``side_by_side_output`` the output is input | result, twice as wide.  ``stats_path``
+    receives :class:`RunStats` as JSON (network timings then wait for the device).  The output
+    appears only when the whole video was written (temporary file, then rename).  ``crf``: H.264
+    quality.  ``on_frame(index, output)`` is called with every output frame (H×W×3 uint8 RGB).
     ``threads``: decode and encode in their own threads (the default; False runs serially).
     An input that is not what it claims (a numbered sequence with gaps, a video shorter than its
     container announces) is reported in ``RunStats.warnings``; with ``strict`` it is a
     :class:`SteadyStyleError` instead and no output is written.
     """
-    stylizer = style if isinstance(style, Stylizer) else Stylizer(style, device=device, max_side=max_side)
-    stabilizer = make_stabilizer(method, params)
-    used = params if params is not None else get_method(method).params()
-    processor = Processor(stylizer, stabilizer, strength=strength, preserve_colors=preserve_colors,
-                          sync=stylizer.synchronize if stats_path else None)
+    spec = _run_spec(spec, style, method, params, backend, device, max_side, strength, preserve_colors)
     with FileSource(input) as source:
         info = source.info
         check_output_path(output, input)
         if strict and source.reader.warnings:  # known on opening: fail before any output exists
             raise SteadyStyleError(f"{source.reader.warnings[0]} (--strict)")
-        stats = RunStats(str(input), str(output), stylizer.name, method, str(stylizer.device),
-                         width=info.width, height=info.height, fps=float(info.fps), params=params_dict(used),
+        processor = spec.processor(timed=bool(stats_path))
+        stylizer = processor.stylizer
+        described = spec.describe()
+        stats = RunStats(str(input), str(output), stylizer.name, spec.method, str(stylizer.device),
+                         backend=str(stylizer.backend), width=info.width, height=info.height, fps=float(info.fps),
+                         params=described["params"],
                          controls={"strength": processor.strength, "preserve_colors": processor.preserve_colors})
         file_sink = FileSink(output, info.width * (2 if side_by_side_output else 1), info.height, info.fps,
                              audio_from=input if info.has_audio else None, crf=crf,
