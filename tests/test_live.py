@@ -225,3 +225,35 @@ def test_signals_stop_live_cleanly_with_a_finalized_recording(tmp_path, tiny_sty
     assert len(images) >= 1
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert json.loads((tmp_path / "s.json").read_text())["frames"] == len(images)
+
+
+def test_live_refuses_to_record_or_write_stats_over_its_input_before_opening_anything(tmp_path, tiny_style):
+    clip = make_clip(tmp_path / "in.mp4", frames=3, size=(32, 24))
+    before = clip.read_bytes()
+    spec = RunSpec(style=str(tiny_style), device="cpu")
+    for options in (LiveOptions(spec=spec, input=str(clip), record=str(clip), size=(32, 24), status=False),
+                    LiveOptions(spec=spec, input=str(clip), stats=str(clip), size=(32, 24), status=False)):
+        with pytest.raises(SteadyStyleError, match="is the --input"):
+            run_live(options)
+    assert clip.read_bytes() == before
+    keep = tmp_path / "keep.mp4"
+    keep.write_bytes(b"an earlier recording")
+    late = LiveOptions(spec=spec, input=str(clip), record=str(keep), stats=str(tmp_path / "nodir" / "s.json"),
+                       size=(32, 24), status=False)
+    with pytest.raises(SteadyStyleError, match="no such folder"):
+        run_live(late)
+    assert keep.read_bytes() == b"an earlier recording"
+
+
+@pytest.mark.parametrize("argv, message", [(["--camera", "-1"], "camera numbers start at 0"),
+                                           (["--size", "100000x100000"], "out of range")])
+def test_live_bad_numbers_are_one_line(argv, message, capsys):
+    from steadystyle.cli import main
+
+    try:
+        status = main(["live", *argv, "--duration", "0"])
+    except SystemExit as exc:  # argparse rejects the value
+        status = exc.code
+    assert status == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("steadystyle: error:") and message in err[0]

@@ -21,6 +21,7 @@ from typing import Any
 
 from .errors import SteadyStyleError
 from .loop import LoopSummary, Processor, run
+from .paths import check_paths
 from .spec import RunSpec
 from .sinks import Background, FileSink, Tee, VirtualCameraSink, WindowSink
 from .sources import CameraSource, FileSource, Frame, Newest, Paced
@@ -103,6 +104,33 @@ class EndOnError:
             close()
 
 
+def check_live_options(options: LiveOptions) -> None:
+    """Every path and number of ``options`` checked before any camera, model or file is opened:
+    nothing read is written (``--record``/``--stats`` vs ``--input``), the outputs are distinct
+    and writable, a camera number is ≥ 0, a recording has a size."""
+    if options.input is None and options.camera < 0:
+        raise SteadyStyleError(f"--camera {options.camera}: camera numbers start at 0")
+    if options.record and not options.size:
+        raise SteadyStyleError("--record needs --size WxH")
+    if options.size:
+        check_size(*options.size)
+    check_paths({"--input": options.input}, {"--record": options.record, "--stats": options.stats})
+    if options.record:
+        from .video import check_output_path
+
+        check_output_path(options.record, options.input)
+
+
+def check_size(width: int, height: int) -> None:
+    """A processing size in pixels: 16–:data:`MAX_LIVE_SIDE` on each side."""
+    if not (16 <= width <= MAX_LIVE_SIDE and 16 <= height <= MAX_LIVE_SIDE):
+        raise SteadyStyleError(f"size {width}x{height} is out of range: each side must be 16–{MAX_LIVE_SIDE} pixels")
+
+
+#: The largest live processing side (pixels): 8K; larger frames do not fit a live budget.
+MAX_LIVE_SIDE = 7680
+
+
 def _install_signal_handlers(stop: threading.Event) -> Callable[[], None]:
     """Ctrl-C, SIGTERM and SIGHUP set ``stop``: a clean stop like ``q``, the recording finalized.
     Returns a function restoring the previous handlers."""
@@ -126,6 +154,7 @@ def run_live(options: LiveOptions, *, source: Any = None, fps: float | None = No
     backend, machine.
     """
     stop = stop or threading.Event()
+    check_live_options(options)
     spec = options.spec
     stylizer = spec.stylizer()
     processor = spec.processor(stylizer=stylizer)
@@ -144,9 +173,7 @@ def run_live(options: LiveOptions, *, source: Any = None, fps: float | None = No
             live_sinks.append(Background(VirtualCameraSink(fps=fps, camera_factory=camera_factory), newest_only=True))
         record_sink = None
         if options.record:
-            w, h = options.size or (None, None)
-            if w is None:
-                raise SteadyStyleError("--record needs --size WxH")
+            w, h = options.size
             record_sink = FileSink(options.record, w, h, fps)
             outputs.append(Background(record_sink))
     except BaseException:

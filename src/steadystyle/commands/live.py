@@ -11,8 +11,10 @@ def _size(text: str) -> tuple[int, int]:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a size like 320x240") from None
-    if w < 16 or h < 16:
-        raise argparse.ArgumentTypeError(f"size {text} is too small (at least 16x16)")
+    from ..live import MAX_LIVE_SIDE
+
+    if not (16 <= w <= MAX_LIVE_SIDE and 16 <= h <= MAX_LIVE_SIDE):
+        raise argparse.ArgumentTypeError(f"size {text} is out of range (each side 16–{MAX_LIVE_SIDE} pixels)")
     return w, h
 
 

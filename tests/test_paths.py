@@ -1,0 +1,52 @@
+"""The one check of a command's paths: nothing read is written, nothing is written twice."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from steadystyle.errors import SteadyStyleError
+from steadystyle.paths import check_paths, same_file
+
+
+def test_an_output_that_is_an_input_is_refused_through_links(tmp_path):
+    video = tmp_path / "call.mp4"
+    video.write_bytes(b"precious")
+    link = tmp_path / "link.mp4"
+    link.symlink_to(video)
+    for writes in ({"--stats": video}, {"--record": link}, {"--stats": tmp_path / "sub" / ".." / "call.mp4"}):
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        with pytest.raises(SteadyStyleError, match="is the --input"):
+            check_paths({"--input": video}, writes)
+    assert video.read_bytes() == b"precious"
+
+
+def test_two_outputs_naming_one_file_are_refused(tmp_path):
+    with pytest.raises(SteadyStyleError, match="--output and --stats name the same file"):
+        check_paths({}, {"--output": tmp_path / "a.mp4", "--stats": tmp_path / "a.mp4"})
+    hard = tmp_path / "h.json"
+    hard.write_text("{}")
+    os.link(hard, tmp_path / "h2.json")
+    assert same_file(hard, tmp_path / "h2.json")
+    with pytest.raises(SteadyStyleError, match="name the same file"):
+        check_paths({}, {"--stats": hard, "--report": tmp_path / "h2.json"})
+
+
+def test_a_missing_or_unwritable_folder_is_one_line_before_any_work(tmp_path):
+    with pytest.raises(SteadyStyleError, match=r"--stats .*no such folder"):
+        check_paths({}, {"--stats": tmp_path / "nodir" / "s.json"})
+    with pytest.raises(SteadyStyleError, match="is a folder"):
+        check_paths({}, {"--stats": tmp_path})
+    if os.geteuid() != 0:  # root writes anywhere
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        with pytest.raises(SteadyStyleError, match="not writable"):
+            check_paths({}, {"--stats": ro / "s.json"})
+
+
+def test_distinct_paths_pass(tmp_path):
+    (tmp_path / "in.mp4").write_bytes(b"x")
+    check_paths({"--input": tmp_path / "in.mp4"}, {"--record": tmp_path / "out.mp4", "--stats": tmp_path / "s.json",
+                                                   "--unused": None})
