@@ -1,6 +1,6 @@
 """Test oracle: the paper's stabilizer maths written a second time, in PyTorch.
 
-The project has one implementation (``steadystyle.stabilize.framediff``, NumPy/OpenCV); this
+The project has one implementation (``steadystyle.stabilize.masks`` and ``framediff``, NumPy/OpenCV); this
 independent torch version checks it bit for bit (max_pool2d morphology instead of cv2).
 """
 
@@ -13,7 +13,8 @@ import torch
 from torch.nn import functional as F
 
 from steadystyle.errors import SteadyStyleError
-from steadystyle.stabilize.framediff import FrameDiffParams, _check_iterations, _check_kernel, _check_threshold
+from steadystyle.stabilize.framediff import FrameDiffParams
+from steadystyle.stabilize.masks import check_iterations, check_kernel, check_threshold
 
 
 
@@ -36,7 +37,7 @@ def grey_level_torch(frame: torch.Tensor) -> torch.Tensor:
 
 def background_mask_torch(grey_prev: torch.Tensor, grey_cur: torch.Tensor, threshold: float) -> torch.Tensor:
     """Eqs. 2–3 on the tensor's device: N×1×H×W float32 grey levels -> N×1×H×W bool, True = background."""
-    t = float(np.float32(_check_threshold(threshold)))  # exactly representable in float32
+    t = float(np.float32(check_threshold(threshold)))  # exactly representable in float32
     if grey_prev.shape != grey_cur.shape:
         raise SteadyStyleError(f"grey levels differ in shape: {tuple(grey_prev.shape)} vs {tuple(grey_cur.shape)}")
     d = grey_cur.to(torch.float32) - grey_prev.to(torch.float32)
@@ -66,10 +67,10 @@ def close_mask_torch(
     is ``-max_pool2d(-x)``; max_pool2d pads with −inf, so pixels outside the frame never count.
     Returns N×1×H×W bool, True = background.
     """
-    dk = _check_kernel("dilate_kernel", dilate_kernel)
-    di = _check_iterations("dilate_iterations", dilate_iterations)
-    ek = _check_kernel("erode_kernel", erode_kernel)
-    ei = _check_iterations("erode_iterations", erode_iterations)
+    dk = check_kernel("dilate_kernel", dilate_kernel)
+    di = check_iterations("dilate_iterations", dilate_iterations)
+    ek = check_kernel("erode_kernel", erode_kernel)
+    ei = check_iterations("erode_iterations", erode_iterations)
     if mask.ndim != 4 or mask.shape[1] != 1:
         raise SteadyStyleError(f"expected an N×1×H×W mask, got shape {tuple(mask.shape)}")
     x = (mask != 0).to(torch.float32)

@@ -180,3 +180,18 @@ def test_person_segmentation_runs_offline():
     step(stab, net, texture())
     step(stab, net, texture())
     assert stab.last_mode == "keep"
+
+
+def test_a_large_box_is_still_asked_for_as_a_region():
+    """The stabilizer always asks ``stylize(box)``; whether a box that covers most of the frame runs
+    as a full pass is the stylizer's one region policy, not a fraction in the stabilizer."""
+    a = np.full((64, 96, 3), 90, np.uint8)
+    b = a.copy()
+    b[2:14, 2:14] = b[50:62, 82:94] = 200  # two small squares in opposite corners: their box is most of the frame
+    stab, net = AdaptiveStabilizer(AdaptiveParams(context_px=0, **FIXED)), Net()
+    step(stab, net, a)
+    asked = []
+    out = stab(b, lambda box=None: (asked.append(box), net.bind(b)(box))[1])
+    assert stab.last_mode == "regions" and len(asked) == 1 and asked[0] is not None
+    assert asked[0].area > 0.6 * 64 * 96  # the old in-stabilizer rule would have asked for the full frame
+    assert out[5, 5, 0] == 255 - 200 and out[32, 48, 0] == 255 - 90

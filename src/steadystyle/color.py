@@ -1,6 +1,6 @@
 """Per-frame controls users expect from a style tool: style strength and colour preservation.
 
-Both are cheap (one OpenCV pass over the frame) so they run live.  Frames are H×W×3 uint8 RGB.
+Both are cheap (a few passes over the frame) so they run live.  Frames are H×W×3 uint8 RGB.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import cv2
 import numpy as np
 
 from .errors import SteadyStyleError
+from .frames import check_frame
+from .stabilize.masks import lerp
 
 
 def check_strength(strength: float) -> float:
@@ -25,15 +27,18 @@ def check_strength(strength: float) -> float:
 
 
 def apply_strength(image: np.ndarray, stylized: np.ndarray, strength: float) -> np.ndarray:
-    """strength · stylized + (1 − strength) · image, rounded; 1 returns ``stylized``, 0 ``image``.
+    """image + strength · (stylized − image), rounded (the one blend,
+    :func:`~steadystyle.stabilize.masks.lerp`); 1 returns ``stylized``, 0 a copy of ``image``.
 
-    image, stylized: H×W×3 uint8 of the same shape.  Returns a new H×W×3 uint8 array.
+    image, stylized: H×W×3 uint8 of the same shape.  strength: 0–1.  Returns an H×W×3 uint8 array.
     """
+    check_frame(image)
+    check_frame(stylized)
     if strength >= 1.0:
         return stylized
     if strength <= 0.0:
         return image.copy()
-    return cv2.addWeighted(stylized, float(strength), image, 1.0 - float(strength), 0.0)
+    return lerp(image, stylized, float(strength))
 
 
 def preserve_colors(image: np.ndarray, stylized: np.ndarray) -> np.ndarray:
@@ -42,7 +47,7 @@ def preserve_colors(image: np.ndarray, stylized: np.ndarray) -> np.ndarray:
     Both frames go to YCrCb (BT.601, full range, OpenCV); the result has Y of ``stylized`` and
     Cr, Cb of ``image``.  image, stylized: H×W×3 uint8 RGB of the same shape.
     """
-    if image.shape != stylized.shape:
+    if check_frame(image).shape != check_frame(stylized).shape:
         raise SteadyStyleError(f"frames differ in shape: {image.shape} vs {stylized.shape}")
     ycc = cv2.cvtColor(image, cv2.COLOR_RGB2YCrCb)
     ycc[..., 0] = cv2.cvtColor(stylized, cv2.COLOR_RGB2YCrCb)[..., 0]

@@ -37,7 +37,10 @@ Per frame I(t) (H×W×3 uint8 RGB), with G(t) the grey level F = (R+G+B)/3 blurr
    follows lighting drift and never goes stale for long.  0 = off.
 
 Only the bounding box of the pixels that take new values (plus ``context_px``) is requested from
-the stylizer (``stylize(box)``); a still frame costs no network pass at all.
+the stylizer (``stylize(box)``, however large the box); a still frame costs no network pass at all.
+Whether a box runs as a region pass or is cut from a full-frame pass is not decided here but by
+the stylizer's one region policy (:func:`steadystyle.backends.base.region_crop`).  The grey level,
+the closing and the blend O(t−1) + α (S(t) − O(t−1)) are :mod:`steadystyle.stabilize.masks`'.
 """
 
 from __future__ import annotations
@@ -49,8 +52,9 @@ import cv2
 import numpy as np
 
 from ..errors import SteadyStyleError
+from ..frames import check_frame
 from .base import Box, Stylize, register
-from .framediff import close_mask, grey_level
+from .masks import close_mask, grey_level, lerp
 
 __all__ = ["AdaptiveParams", "AdaptiveStabilizer", "noise_sigma", "drop_specks", "fill_holes", "group_regions",
            "feather", "global_shift", "camera_moved", "alpha_box"]
@@ -87,14 +91,13 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
 def group_regions(mask: np.ndarray, group_px: int) -> np.ndarray:
     """Join pixels of ``mask`` closer than ~2·``group_px`` into regions and fill their holes (H×W bool).
 
-    A closing with a disc of radius ``group_px`` (dilate, then erode): gaps narrower than the disc
-    are bridged, the outline is not grown.
+    The one closing (:func:`~steadystyle.stabilize.masks.close_mask`) with a disc of radius
+    ``group_px``, once each way: gaps narrower than the disc are bridged, the outline is not grown.
     """
     if group_px <= 0 or not mask.any():
         return fill_holes(mask)
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * group_px + 1, 2 * group_px + 1))
-    grown = cv2.dilate(mask.astype(np.uint8), disc)
-    closed = cv2.erode(grown, disc, borderType=cv2.BORDER_CONSTANT, borderValue=1) > 0
+    size = 2 * group_px + 1
+    closed = close_mask(mask, size, 1, size, 1, disc=True) > 0
     return fill_holes(closed | mask)
 
 
@@ -322,9 +325,7 @@ class AdaptiveStabilizer:
     # -- the step
 
     def __call__(self, frame: np.ndarray, stylize: Stylize) -> np.ndarray:
-        if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-            raise SteadyStyleError(f"expected an H×W×3 uint8 RGB frame, got {getattr(frame, 'shape', frame)}")
-        g = self._grey(frame)
+        g = self._grey(check_frame(frame))
         if self._out is None or self._prev is None or g.shape != self._prev.shape:
             return self._full(frame, g, stylize, "first")
         p = self.params
@@ -348,13 +349,11 @@ class AdaptiveStabilizer:
         if box is None:
             self.last_mode, self.last_alpha, self.last_foreground_fraction = "keep", alpha, 0.0
             return self._out.copy()
-        part = stylize(box) if box.area < 0.6 * alpha.size else stylize()[box.slices()]
+        part = stylize(box)  # region or full pass: the stylizer's one region policy decides
         sl = box.slices()
         if part.shape != self._out[sl].shape:
             raise SteadyStyleError(f"stylize(box) must return a {self._out[sl].shape} region, got {part.shape}")
-        a = alpha[sl][..., None]
-        old = self._out[sl].astype(np.float32)
-        self._out[sl] = np.clip(np.rint(old + a * (part.astype(np.float32) - old)), 0, 255).astype(np.uint8)
+        self._out[sl] = lerp(self._out[sl], part, alpha[sl][..., None])
         new = alpha >= 0.5
         self._ref = np.where(new, g, self._ref)
         self._age[new] = 0

@@ -14,7 +14,8 @@ backward flow ``wb`` (b → a):
 
 The **flow stabilizer** keeps the previous output O(t−1) warped by the flow of the *input* from
 I(t) to I(t−1) wherever that flow passes the test, and takes S(t) elsewhere (disocclusions,
-motion boundaries); ``blend`` mixes a share of S(t) into the kept pixels.  It needs S(t) and two
+motion boundaries); ``blend`` mixes a share of S(t) into the kept pixels
+(:func:`~steadystyle.stabilize.masks.lerp`).  It needs S(t) and two
 DIS flows every frame: consistent, but never cheaper than per-frame stylization.
 """
 
@@ -26,7 +27,9 @@ import cv2
 import numpy as np
 
 from ..errors import SteadyStyleError
+from ..frames import check_frame
 from .base import Stylize, register
+from .masks import lerp
 
 __all__ = ["DIS_PRESETS", "FlowParams", "FlowStabilizer", "dis_flow", "grey_u8", "unreliable", "warp"]
 
@@ -117,7 +120,7 @@ class FlowStabilizer:
         self.last_foreground_fraction = 1.0
 
     def __call__(self, frame: np.ndarray, stylize: Stylize) -> np.ndarray:
-        grey = grey_u8(frame)
+        grey = grey_u8(check_frame(frame))
         stylized = stylize()
         if self._prev_grey is None or self._prev_output is None or grey.shape != self._prev_grey.shape:
             out = stylized.copy()
@@ -128,10 +131,10 @@ class FlowStabilizer:
             back = dis_flow(grey, self._prev_grey, preset)     # on I(t): I(t)(x) ≈ I(t−1)(x + w)
             fwd = dis_flow(self._prev_grey, grey, preset)      # on I(t−1)
             new = unreliable(back, fwd)
-            kept = warp(self._prev_output, back).astype(np.float32)
+            kept = warp(self._prev_output, back)
             if self.params.blend > 0:
-                kept += self.params.blend * (stylized.astype(np.float32) - kept)
-            out = np.where(new[..., None], stylized, np.clip(np.rint(kept), 0, 255).astype(np.uint8))
+                kept = lerp(kept, stylized, self.params.blend)
+            out = np.where(new[..., None], stylized, kept)
             self.last_mask = ~new
             self.last_foreground_fraction = float(new.mean())
         self._prev_grey, self._prev_output = grey, out

@@ -18,6 +18,9 @@ The paper's steps, for input frames I(t) (H×W×3 RGB) and stylizations S(t) = n
                        (OpenCV's default border for ``cv2.dilate``/``cv2.erode``).
 5. Composite           O(t) = O(t−1) ⊙ B(t) + S(t) ⊙ (1 − B(t)),   O(1) = S(1)
 
+Eqs. 1–5 are implemented once, in :mod:`steadystyle.stabilize.masks` (imported here and
+re-exported); this module is the stabilizer that chains them frame after frame.
+
 O(t−1) is the previous *output*, not the previous stylization: a pixel that never moves keeps
 the value S(1) gave it for the whole clip.
 
@@ -53,44 +56,21 @@ asymmetric; the paper only uses 3 and 5.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from ..errors import SteadyStyleError
+from ..frames import check_frame
 from .base import Box, register
+from .masks import background_mask, check_iterations, check_kernel, check_threshold, close_mask, composite, grey_level
 from .roi import plan_regions
 
 __all__ = ["FrameDiffParams", "FrameDiffStabilizer", "background_mask", "close_mask", "composite", "grey_level"]
 
 
 # --------------------------------------------------------------------------- parameters
-
-
-def _check_threshold(threshold: float) -> float:
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.integer, np.floating)):
-        raise SteadyStyleError(f"threshold must be a number of grey levels (got {threshold!r})")
-    value = float(threshold)
-    if not math.isfinite(value) or value < 0:
-        raise SteadyStyleError(f"threshold must be a finite number ≥ 0 grey levels (got {threshold!r})")
-    return value
-
-
-def _check_kernel(name: str, kernel: int) -> int:
-    if isinstance(kernel, bool) or not isinstance(kernel, (int, np.integer)):
-        raise SteadyStyleError(f"{name} must be an odd integer ≥ 1 (got {kernel!r})")
-    if kernel < 1 or kernel % 2 == 0:
-        raise SteadyStyleError(f"{name} must be an odd integer ≥ 1 (got {kernel}); even squares have no centre")
-    return int(kernel)
-
-
-def _check_iterations(name: str, iterations: int) -> int:
-    if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
-        raise SteadyStyleError(f"{name} must be an integer ≥ 0 (got {iterations!r})")
-    return int(iterations)
 
 
 @dataclass(frozen=True)
@@ -101,6 +81,15 @@ class FrameDiffParams:
     dilate_kernel, dilate_iterations: the closing's dilation, an odd square size ≥ 1 and a
         repeat count ≥ 0 (paper: 3, 2).
     erode_kernel, erode_iterations: the closing's erosion (paper: 5, 5).
+    roi, roi_refresh, roi_refresh_change: ROI mode and when it plans a full-frame pass instead
+        (see :class:`FrameDiffStabilizer`).
+    roi_max_fraction: a *planning* knob of ROI mode, a fraction in (0, 1]: when the merged
+        foreground boxes cover more than this share of the frame, the stabilizer asks for one
+        full-frame S(t) instead of per-box regions (one pass instead of several, and fresh
+        statistics).  It does not decide how a requested region is computed: that is the
+        stylizer's one region policy (:func:`steadystyle.backends.base.region_crop`, which runs a
+        full pass when a box plus its network context covers ≥
+        :data:`~steadystyle.backends.base.REGION_FULL_FRACTION` of the frame).
     """
 
     threshold: float = field(default=8.0, metadata={"help": "frame-difference threshold T in grey levels"})
@@ -112,17 +101,18 @@ class FrameDiffParams:
                                                        "context added, full-frame instance-norm statistics)"})
     roi_refresh: int = field(default=10, metadata={"help": "ROI: a full-frame pass at least every N stylized frames "
                                                            "(refreshes the frozen statistics)"})
-    roi_max_fraction: float = field(default=0.5, metadata={"help": "ROI: stylize the full frame when the foreground "
-                                                                   "boxes cover more than this fraction of it"})
+    roi_max_fraction: float = field(default=0.5, metadata={"help": "ROI planning: ask for one full-frame pass instead "
+                                                                   "of regions when the foreground boxes cover more "
+                                                                   "than this fraction of the frame"})
     roi_refresh_change: float = field(default=0.1, metadata={"help": "ROI: a full-frame pass when this fraction of "
                                                                       "pixels changed by > T since the last one"})
 
     def __post_init__(self) -> None:
-        _check_threshold(self.threshold)
-        _check_kernel("dilate_kernel", self.dilate_kernel)
-        _check_iterations("dilate_iterations", self.dilate_iterations)
-        _check_kernel("erode_kernel", self.erode_kernel)
-        _check_iterations("erode_iterations", self.erode_iterations)
+        check_threshold(self.threshold)
+        check_kernel("dilate_kernel", self.dilate_kernel)
+        check_iterations("dilate_iterations", self.dilate_iterations)
+        check_kernel("erode_kernel", self.erode_kernel)
+        check_iterations("erode_iterations", self.erode_iterations)
         if not isinstance(self.roi, (bool, np.bool_)):
             raise SteadyStyleError(f"roi must be true or false (got {self.roi!r})")
         if isinstance(self.roi_refresh, bool) or not isinstance(self.roi_refresh, (int, np.integer)) or self.roi_refresh < 1:
@@ -143,77 +133,13 @@ class FrameDiffParams:
         }
 
 
-# --------------------------------------------------------------------------- NumPy / OpenCV
-
-
-def grey_level(frame: np.ndarray) -> np.ndarray:
-    """Eq. 1: grey level F = (R + G + B) / 3.
-
-    frame: H×W×3 uint8 RGB.  Returns H×W float32 in grey levels 0–255.
-    """
-    if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.shape[2] != 3:
-        shape = getattr(frame, "shape", type(frame).__name__)
-        raise SteadyStyleError(f"expected an H×W×3 RGB frame, got {shape}")
-    f = frame.astype(np.float32, copy=False)
-    total = f[..., 0] + f[..., 1] + f[..., 2]  # exact for uint8: integers ≤ 765
-    return total / np.float32(3.0)
-
-
-def background_mask(grey_prev: np.ndarray, grey_cur: np.ndarray, threshold: float) -> np.ndarray:
-    """Eqs. 2–3: D = F(t) − F(t−1); B = 1 where |D| ≤ T, else 0.
-
-    grey_prev, grey_cur: H×W float32 grey levels of frames t−1 and t.
-    threshold: T in grey levels (rounded to float32 for the comparison).
-    Returns H×W uint8, 1 = background (keep the previous output), 0 = foreground.
-    """
-    t = np.float32(_check_threshold(threshold))
-    if grey_prev.shape != grey_cur.shape:
-        raise SteadyStyleError(f"grey levels differ in shape: {grey_prev.shape} vs {grey_cur.shape}")
-    d = grey_cur.astype(np.float32, copy=False) - grey_prev.astype(np.float32, copy=False)
-    return (np.abs(d) <= t).astype(np.uint8)
-
-
-def close_mask(
-    mask: np.ndarray,
-    dilate_kernel: int = 3,
-    dilate_iterations: int = 2,
-    erode_kernel: int = 5,
-    erode_iterations: int = 5,
-) -> np.ndarray:
-    """Eq. 4: morphological closing of the background mask (dilations, then erosions).
-
-    mask: H×W uint8 or bool, 1 = background.  Kernels are odd squares of ones; outside the frame
-    counts as neither (OpenCV's default border).  Returns a new H×W uint8 0/1 array.
-    """
-    dk = _check_kernel("dilate_kernel", dilate_kernel)
-    di = _check_iterations("dilate_iterations", dilate_iterations)
-    ek = _check_kernel("erode_kernel", erode_kernel)
-    ei = _check_iterations("erode_iterations", erode_iterations)
-    if mask.ndim != 2:
-        raise SteadyStyleError(f"expected an H×W mask, got shape {mask.shape}")
-    out = (mask != 0).astype(np.uint8)
-    if di > 0 and dk > 1:
-        out = cv2.dilate(out, np.ones((dk, dk), np.uint8), iterations=di)
-    if ei > 0 and ek > 1:
-        out = cv2.erode(out, np.ones((ek, ek), np.uint8), iterations=ei)
-    return out
-
-
-def composite(prev_output: np.ndarray, stylized: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Eq. 5: O(t) = O(t−1) ⊙ B + S(t) ⊙ (1 − B).
-
-    prev_output, stylized: H×W×3 uint8 RGB.  mask: H×W, nonzero = background.
-    Returns a new H×W×3 uint8 array: prev_output where mask is 1, stylized elsewhere.
-    """
-    if prev_output.shape != stylized.shape:
-        raise SteadyStyleError(f"stylized frame is {stylized.shape}, previous output is {prev_output.shape}")
-    if mask.shape != prev_output.shape[:2]:
-        raise SteadyStyleError(f"mask is {mask.shape}, frames are {prev_output.shape[:2]}")
-    return np.where((mask != 0)[..., None], prev_output, stylized)
-
-
-def _hw(shape: tuple[int, ...]) -> str:
-    return "×".join(str(s) for s in shape)
+def _checked(stylized: object, shape: tuple[int, ...], call: str, what: str) -> np.ndarray:
+    """``stylized`` when it is a uint8 array of ``shape``; a one-line error naming ``call`` otherwise."""
+    if not isinstance(stylized, np.ndarray) or stylized.shape != shape or stylized.dtype != np.uint8:
+        got = (f"{'×'.join(map(str, stylized.shape))} {stylized.dtype}" if isinstance(stylized, np.ndarray)
+               else type(stylized).__name__)
+        raise SteadyStyleError(f"{call} must return a {'×'.join(map(str, shape))} uint8 {what}, got {got}")
+    return stylized
 
 
 @register("frame-diff", FrameDiffParams, "the paper's stabilizer: keep the previous output where |ΔF| ≤ T after closing")
@@ -268,36 +194,22 @@ class FrameDiffStabilizer:
             return None
         return plan_regions(mask == 0, pad=0, merge_gap=32, max_fraction=p.roi_max_fraction)
 
-    def _composite_regions(self, stylize: Callable[..., np.ndarray], boxes: list[Box], mask: np.ndarray) -> np.ndarray:
-        """O(t) from O(t−1) with ``stylize(box)`` composited inside the mask's foreground of each box."""
+    def _region_output(self, stylize: Callable[..., np.ndarray], boxes: list[Box], mask: np.ndarray) -> np.ndarray:
+        """O(t): Eq. 5 inside each box, with that box of S(t) from ``stylize(box)``; O(t−1) elsewhere."""
         out = self._prev_output.copy()
         for box in boxes:
-            s = stylize(box)
-            shape = (box.height, box.width, 3)
-            if not isinstance(s, np.ndarray) or s.shape != shape or s.dtype != np.uint8:
-                got = f"{_hw(s.shape)} {s.dtype}" if isinstance(s, np.ndarray) else type(s).__name__
-                raise SteadyStyleError(f"stylize(box) must return a {_hw(shape)} uint8 region, got {got}")
-            region = out[box.slices()]
-            np.copyto(region, s, where=(mask[box.slices()] == 0)[..., None])
+            sl = box.slices()
+            s = _checked(stylize(box), (box.height, box.width, 3), "stylize(box)", "region")
+            out[sl] = composite(out[sl], s, mask[sl])
         return out
-
-    def _stylized(self, stylize: Callable[[], np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
-        s = stylize()
-        if not isinstance(s, np.ndarray) or s.shape != shape or s.dtype != np.uint8:
-            got = f"{_hw(s.shape)} {s.dtype}" if isinstance(s, np.ndarray) else type(s).__name__
-            raise SteadyStyleError(f"stylize() must return a {_hw(shape)} uint8 frame, got {got}")
-        return s
 
     def __call__(self, frame: np.ndarray, stylize: Callable[[], np.ndarray]) -> np.ndarray:
         """Stabilize one frame: H×W×3 uint8 RGB in, H×W×3 uint8 RGB output O(t) out (a new array)."""
-        if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-            got = f"{_hw(frame.shape)} {frame.dtype}" if isinstance(frame, np.ndarray) else type(frame).__name__
-            raise SteadyStyleError(f"expected an H×W×3 uint8 RGB frame, got {got}")
-        grey = grey_level(frame)
+        grey = grey_level(check_frame(frame))
         if self._prev_grey is not None and grey.shape != self._prev_grey.shape:
             self.reset()  # a new frame size starts a new clip
         if self._prev_output is None or self._prev_grey is None:
-            self._prev_output = np.array(self._stylized(stylize, frame.shape), copy=True)
+            self._prev_output = np.array(_checked(stylize(), frame.shape, "stylize()", "frame"), copy=True)
             self._prev_grey = grey
             self.last_mask = None
             self.last_foreground_fraction = 1.0
@@ -311,10 +223,11 @@ class FrameDiffStabilizer:
         if foreground:
             boxes = self._regions(grey, mask)
             if boxes is None:
-                self._prev_output = composite(self._prev_output, self._stylized(stylize, frame.shape), mask)
+                stylized = _checked(stylize(), frame.shape, "stylize()", "frame")
+                self._prev_output = composite(self._prev_output, stylized, mask)
                 self._full_grey, self._since_full = grey, 0
             else:
-                self._prev_output = self._composite_regions(stylize, boxes, mask)
+                self._prev_output = self._region_output(stylize, boxes, mask)
                 self.last_regions = boxes
                 self._since_full += 1
         self._prev_grey = grey

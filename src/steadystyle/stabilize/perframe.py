@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..frames import check_frame
 from .base import Stylize, register
 
 
@@ -18,4 +19,6 @@ class PerFrame:
         """Nothing to forget."""
 
     def __call__(self, frame: np.ndarray, stylize: Stylize) -> np.ndarray:
+        """S(t) for the H×W×3 uint8 RGB ``frame`` (checked: :class:`~steadystyle.frames.FrameError`)."""
+        check_frame(frame)
         return stylize()

@@ -1,0 +1,92 @@
+"""The one home of the equations: the blend, the one closing (square and disc), the composite of a
+box, and the one frame check of every stabilization method."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from steadystyle.errors import SteadyStyleError
+from steadystyle.frames import FrameError
+from steadystyle.stabilize.base import make_stabilizer, method_names
+from steadystyle.stabilize.masks import close_mask, composite, grey_level, lerp
+
+
+def images(shape=(6, 7, 3), seed=0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, shape, dtype=np.uint8), rng.integers(0, 256, shape, dtype=np.uint8)
+
+
+def test_lerp_ends_are_exact_and_the_middle_rounds_half_to_even():
+    a, b = images()
+    assert np.array_equal(lerp(a, b, 0.0), a) and np.array_equal(lerp(a, b, 1.0), b)
+    zero, one, full = np.zeros((1, 1, 3), np.uint8), np.ones((1, 1, 3), np.uint8), np.full((1, 1, 3), 255, np.uint8)
+    assert lerp(zero, full, 0.5)[0, 0, 0] == 128  # 127.5 → 128 (even)
+    assert lerp(zero, one, 0.5)[0, 0, 0] == 0  # 0.5 → 0 (even)
+    assert lerp(full, zero, 0.25)[0, 0, 0] == 191  # 255 − 63.75 = 191.25
+    out = lerp(a, b, 0.3)
+    assert out.dtype == np.uint8 and np.abs(out - (a + 0.3 * (b.astype(float) - a))).max() <= 0.5 + 1e-4
+
+
+def test_lerp_takes_per_pixel_weights():
+    a, b = images()
+    t = np.zeros(a.shape[:2] + (1,), np.float32)
+    t[2:4, 3:] = 1.0
+    t[0, 0] = 0.5
+    out = lerp(a, b, t)
+    assert np.array_equal(out[2:4, 3:], b[2:4, 3:]) and np.array_equal(out[4:], a[4:])
+    assert out[0, 0, 0] == np.rint((int(a[0, 0, 0]) + int(b[0, 0, 0])) / 2)
+
+
+def test_lerp_refuses_images_of_different_shapes():
+    a, _ = images()
+    with pytest.raises(SteadyStyleError, match="blend"):
+        lerp(a, a[:, :-1], 0.5)
+
+
+def test_the_disc_closing_bridges_a_narrow_gap_and_keeps_the_outline():
+    mask = np.zeros((30, 40), bool)
+    mask[10:20, 5:15] = mask[10:20, 18:28] = True  # two squares 3 px apart
+    closed = close_mask(mask, 7, 1, 7, 1, disc=True) > 0  # a disc of radius 3
+    assert closed[11:19, 15:18].all()  # the gap is bridged (but for the rounded corners of the disc)
+    assert (closed >= mask).all() and not closed[:9].any() and not closed[:, 29:].any()  # nothing grown outside
+    assert np.array_equal(close_mask(closed, 7, 1, 7, 1, disc=True) > 0, closed)  # a closing is idempotent
+    wide = np.zeros((30, 40), bool)
+    wide[10:20, 5:15] = wide[10:20, 25:35] = True  # 10 px apart: not bridged
+    assert not (close_mask(wide, 7, 1, 7, 1, disc=True) > 0)[10:20, 16:24].any()
+
+
+def test_disc_and_square_closings_differ_only_by_their_element():
+    rng = np.random.default_rng(4)
+    mask = rng.random((24, 24)) < 0.2
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    by_hand = cv2.erode(cv2.dilate(mask.astype(np.uint8), disc), disc)
+    assert np.array_equal(close_mask(mask, 5, 1, 5, 1, disc=True), by_hand)
+    square = cv2.erode(cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)), np.ones((5, 5), np.uint8))
+    assert np.array_equal(close_mask(mask, 5, 1, 5, 1), square)
+    assert not np.array_equal(by_hand, square)  # the element matters on this mask
+
+
+def test_the_composite_of_a_box_is_the_full_composite_cut_to_it():
+    prev, sty = images((12, 10, 3), seed=1)
+    mask = np.random.default_rng(2).integers(0, 2, (12, 10)).astype(np.uint8)
+    sl = (slice(3, 9), slice(2, 7))
+    assert np.array_equal(composite(prev[sl], sty[sl], mask[sl]), composite(prev, sty, mask)[sl])
+
+
+@pytest.mark.parametrize("bad", [np.zeros((4, 4, 3), np.float32), np.zeros((4, 4), np.uint8),
+                                 np.zeros((4, 4, 4), np.uint8), [[0, 0, 0]]])
+def test_grey_level_refuses_what_is_not_a_frame(bad):
+    with pytest.raises(FrameError, match="H×W×3 uint8"):
+        grey_level(bad)
+
+
+@pytest.mark.parametrize("method", method_names())
+def test_every_method_refuses_a_bad_frame_with_the_one_frame_error(method):
+    stab = make_stabilizer(method)
+    ok = np.zeros((8, 8, 3), np.uint8)
+    for bad in (ok.astype(np.float32), ok[..., 0], np.zeros((8, 8, 4), np.uint8)):
+        with pytest.raises(FrameError) as info:
+            stab(bad, lambda box=None: ok if box is None else ok[box.slices()])
+        assert "\n" not in str(info.value)
