@@ -1,8 +1,9 @@
 """The built-in demo: the synthetic video call stylized per frame and with the paper's stabilizer.
 
-One pass of the frame loop: the source is the synthetic call, the processor runs the frame-diff
-stabilizer, and the sink writes three labelled panels (input | per-frame | frame-diff) — the
-per-frame panel is S(t), which the frame-diff run shares (each frame is stylized at most once).
+One pass of the frame loop, built through a :class:`~steadystyle.spec.RunSpec` (any backend):
+the source is the synthetic call, the processor runs the frame-diff stabilizer, and the sink
+writes three labelled panels (input | per-frame | frame-diff).  The per-frame panel is S(t), which
+the frame-diff run shares: each frame goes through the network exactly once.
 An observer measures the flicker in static regions (mean |O(t) − O(t−1)| where the clean input
 did not change, grey levels) of both.
 """
@@ -11,22 +12,28 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 
 from .evaluate.metrics import static_flicker
 from .evaluate.synthetic import CallClipConfig, iter_call_clip
-from .loop import FrameResult, Processor, run
+from .geometry import Box
+from .loop import FrameResult, run
 from .sinks import FileSink, side_by_side
 from .sources import ArraySource
-from .stabilize.framediff import FrameDiffParams, FrameDiffStabilizer
+from .spec import RunSpec
+from .stabilize.base import Stabilizer, Stylize
+from .stabilize.framediff import FrameDiffParams
 from .stats import Progress
-from .stylizer import Stylizer
 
 
 @dataclass
 class DemoResult:
+    """What the demo measured.  flicker_*: mean |O(t) − O(t−1)| over pixels whose clean input did
+    not change (grey levels); network_calls_frame_diff: frames on which frame-diff needed S(t)."""
+
     output: str
     style: str
     frames: int
@@ -41,18 +48,41 @@ class DemoResult:
                 f"frame-diff {self.flicker_frame_diff:.3f} ({ratio:.1%} of per-frame)")
 
 
-class _OncePerFrame:
-    """A stylizer that computes S(t) at most once per frame, shared by the panels."""
+class _BothPanels:
+    """A stabilizer that yields the demo's two methods from one network pass per frame.
 
-    def __init__(self, stylizer: Stylizer) -> None:
-        self.stylizer = stylizer
-        self._key: int | None = None
-        self._value: np.ndarray | None = None
+    Each frame it asks the loop once for S(t) — the per-frame panel, kept in ``per_frame`` — and
+    runs the frame-diff stabilizer with a ``stylize`` that hands it that same S(t) (or a box of
+    it), so frame-diff's output is exactly what it would be on its own.  Its output and
+    ``last_foreground_fraction`` are frame-diff's; ``frame_diff_calls`` counts the frames on
+    which frame-diff alone would have run the network.
+    """
 
-    def __call__(self, image: np.ndarray) -> np.ndarray:
-        if self._key != id(image):
-            self._key, self._value = id(image), self.stylizer(image)
-        return self._value
+    def __init__(self, frame_diff: Stabilizer) -> None:
+        self.frame_diff = frame_diff
+        self.per_frame: np.ndarray | None = None
+        self.frame_diff_calls = 0
+
+    @property
+    def last_foreground_fraction(self) -> float:
+        return self.frame_diff.last_foreground_fraction
+
+    def reset(self) -> None:
+        self.frame_diff.reset()
+        self.per_frame = None
+
+    def __call__(self, frame: np.ndarray, stylize: Stylize) -> np.ndarray:
+        s = self.per_frame = stylize()
+        asked = False
+
+        def shared(box: Box | None = None) -> np.ndarray:
+            nonlocal asked
+            asked = True
+            return s if box is None else s[box.slices()].copy()
+
+        output = self.frame_diff(frame, shared)
+        self.frame_diff_calls += asked
+        return output
 
 
 def label(image: np.ndarray, text: str) -> np.ndarray:
@@ -68,44 +98,49 @@ def label(image: np.ndarray, text: str) -> np.ndarray:
 class _Flicker:
     """Observer: static flicker of the per-frame and frame-diff outputs."""
 
-    def __init__(self, stylize: _OncePerFrame, moving: list[np.ndarray]) -> None:
-        self.stylize = stylize
+    def __init__(self, panels: _BothPanels, moving: list[np.ndarray]) -> None:
+        self.panels = panels
         self.moving = moving
         self.values: dict[str, list[float]] = {"per-frame": [], "frame-diff": []}
         self.prev: dict[str, np.ndarray] = {}
 
     def on_frame(self, result: FrameResult) -> None:
-        outs = {"per-frame": self.stylize(result.frame.image), "frame-diff": result.output}
+        outs = {"per-frame": self.panels.per_frame, "frame-diff": result.output}
         if self.prev:
             for name, out in outs.items():
                 self.values[name].append(static_flicker(self.prev[name], out, ~self.moving[result.frame.index]))
         self.prev = outs
 
 
-def run_demo(output: str | os.PathLike = "steadystyle-demo.mp4", style: str | None = None, seconds: float = 4.0,
-             device: str = "auto", params: FrameDiffParams | None = None, progress: bool = True) -> DemoResult:
-    """Run the demo and print its summary; returns the measured flicker of both methods."""
-    from .styles import default_style
+def run_demo(output: str | os.PathLike = "steadystyle-demo.mp4", style: Any = None, seconds: float = 4.0,
+             device: str = "auto", params: FrameDiffParams | None = None, progress: bool = True, *,
+             backend: str = "auto") -> DemoResult:
+    """Run the demo and print its summary; returns the measured flicker of both methods.
 
-    stylizer = Stylizer(style or default_style(), device=device)
-    once = _OncePerFrame(stylizer)
+    style: a shipped name, model file, loaded model or built stylizer (None = the default
+    style); backend/device: where the network runs; params: the frame-diff parameters (None =
+    the paper's).  ``seconds``: length of the synthetic call (at least 0.2 s).
+    """
+    spec = RunSpec(style=style, backend=backend, device=device, method="frame-diff", params=params)
+    processor = spec.processor()
+    panels = _BothPanels(processor.stabilizer)
+    processor.set_stabilizer(panels)
     config = CallClipConfig(seconds=max(seconds, 0.2))
     frames, moving = [], []
     for frame, _foreground, mov in iter_call_clip(config):
         frames.append(frame)
         moving.append(mov)
 
-    def panels(result: FrameResult) -> np.ndarray:
-        image = result.frame.image
-        return side_by_side(label(image, "input"), label(once(image), "per-frame"),
+    def compose(result: FrameResult) -> np.ndarray:
+        return side_by_side(label(result.frame.image, "input"), label(panels.per_frame, "per-frame"),
                             label(result.output, "frame-diff (paper)"))
 
-    processor = Processor(once, FrameDiffStabilizer(params or FrameDiffParams()))
-    flicker = _Flicker(once, moving)
+    flicker = _Flicker(panels, moving)
     bar = Progress(len(frames), "demo", progress)
-    sink = FileSink(output, config.width * 3, config.height, config.fps, compose=panels, keep_times=False)
+    sink = FileSink(output, config.width * 3, config.height, config.fps, compose=compose, keep_times=False)
     summary = run(ArraySource(frames, config.fps), processor, sink, [flicker, bar], name="demo clip")
-    result = DemoResult(str(output), stylizer.name, summary.frames, float(np.nanmean(flicker.values["per-frame"])),
-                        float(np.nanmean(flicker.values["frame-diff"])), summary.stylized_frames)
+    result = DemoResult(str(output), processor.stylizer.name, summary.frames,
+                        float(np.nanmean(flicker.values["per-frame"])), float(np.nanmean(flicker.values["frame-diff"])),
+                        panels.frame_diff_calls)
     print(result.summary())
     return result
