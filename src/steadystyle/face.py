@@ -181,9 +181,9 @@ class FaceDetail:
         """Forget tracked faces (a new stream, or a scene cut)."""
         self.tracker.reset()
         self._frames = 0
-        self._image: np.ndarray | None = None
+        self._image = None
         self._sample = b""
-        self._mask: np.ndarray | None = None
+        self._mask = None
 
     def _detect(self, image: np.ndarray) -> list[np.ndarray]:
         h, w = image.shape[:2]
