@@ -1,4 +1,5 @@
-"""Backends agree with PyTorch fp32: ONNX Runtime on the CPU, PyTorch fp16 on CUDA; export-onnx.
+"""Backends agree with PyTorch fp32: ONNX Runtime on the CPU, PyTorch fp16 on CUDA; export-onnx
+(OpenVINO: tests/test_openvino.py).
 
 Tolerance (the issue's): mean |Δ| ≤ 1 grey level and ≤ 0.5 % of values off by more than 4.
 """
@@ -88,15 +89,22 @@ def test_onnx_regions_match_torch_regions_and_the_full_frame(pair):
 
 
 @needs_onnx
-def test_make_stylizer_and_auto(tiny_style, onnx_cache):
+def test_make_stylizer_and_auto(tiny_style, onnx_cache, monkeypatch):
+    import importlib.util
+
     assert make_stylizer(tiny_style, backend="torch", device="cpu").backend == "torch"
-    assert resolve_backend("auto", "cpu") == "onnx"  # measured faster on the CPU (tools/quantize_int8.md)
-    assert make_stylizer(tiny_style, backend="auto", device="cpu").backend == "onnx"
     assert resolve_backend("auto", "cuda") == "torch"
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "openvino" else find_spec(name, *a))
+    # without OpenVINO, auto on the CPU falls back to ONNX Runtime (measured next fastest, docs/bench.md)
+    assert resolve_backend("auto", "cpu") == "onnx"
+    assert make_stylizer(tiny_style, backend="auto", device="cpu").backend == "onnx"
+    with pytest.raises(SteadyStyleError, match="backend 'openvino' needs openvino.*pip install openvino"):
+        make_stylizer(tiny_style, backend="openvino", device="cpu")
 
 
 def test_unknown_backend_is_one_line(tiny_style):
-    with pytest.raises(SteadyStyleError, match="unknown backend 'tensorrt'; choose auto, torch, onnx") as err:
+    with pytest.raises(SteadyStyleError, match="unknown backend 'tensorrt'; choose auto, torch, onnx, openvino") as err:
         make_stylizer(tiny_style, backend="tensorrt")
     assert "\n" not in str(err.value)
 

@@ -44,10 +44,12 @@ REGISTRY: dict[str, Backend] = {
     "torch": Backend("torch", ".torch:TorchStylizer"),
     "onnx": Backend("onnx", ".onnx:OnnxStylizer", ("onnxruntime", "onnx", "onnxscript"),
                     "pip install onnxruntime onnx onnxscript"),
+    "openvino": Backend("openvino", ".openvino:OpenVinoStylizer", ("openvino", "onnx", "onnxscript"),
+                        "pip install openvino onnx onnxscript", cuda=False),
 }
 
 #: The CPU backends ``auto`` tries, fastest first.
-CPU_PREFERENCE = ("onnx", "torch")
+CPU_PREFERENCE = ("openvino", "onnx", "torch")
 
 #: Backend names users may type (``auto`` chooses among the others).
 BACKENDS = ("auto", *REGISTRY)
