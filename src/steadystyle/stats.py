@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .atomic import atomic_write_text
 from .errors import SteadyStyleError
 from .loop import FrameResult, LoopSummary
 
@@ -126,16 +127,13 @@ class StatusLine:
 
 
 def write_json(path: str | os.PathLike, data: Any) -> None:
-    """Write JSON atomically (temporary file in the same folder, then rename)."""
+    """Write ``data`` as indented JSON, atomically (:func:`~steadystyle.atomic.atomic_write_text`)."""
     path = Path(path)
     if not path.parent.is_dir():
         raise SteadyStyleError(f"{path.parent}: folder for the stats file does not exist")
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        atomic_write_text(path, json.dumps(data, indent=1) + "\n")
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise SteadyStyleError(f"{path}: cannot write ({exc.strerror})") from None
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .atomic import atomic_path
 from .errors import SteadyStyleError
 from .network import VARIANTS, NetworkConfig, TransformerNet
 
@@ -67,17 +67,8 @@ def save_model(network: TransformerNet, path: str | os.PathLike, metadata: dict[
     bad = sorted(k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all())
     if bad:  # a diverged network, or weights beyond the file's precision (fp16: |w| > 65504)
         raise SteadyStyleError(f"{path}: refusing to save weights with NaN or infinite values ({bad[0]})")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={METADATA_KEY: json.dumps(meta, sort_keys=True)})
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={METADATA_KEY: json.dumps(meta, sort_keys=True)})
     return path
 
 

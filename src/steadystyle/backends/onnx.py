@@ -24,7 +24,6 @@ import io
 import json
 import logging
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ import cv2
 import numpy as np
 import torch
 
+from ..atomic import atomic_write_bytes
 from ..errors import SteadyStyleError
 from ..network import TransformerNet
 from ..frames import check_frame
@@ -161,20 +161,9 @@ def check_output(path: str | os.PathLike) -> Path:
 
 
 def write_onnx(proto, path: str | os.PathLike) -> Path:
-    """Write an ``onnx.ModelProto`` to ``path`` atomically (temp file in the same folder, then rename)."""
+    """Write an ``onnx.ModelProto`` to ``path`` atomically (:func:`~steadystyle.atomic.atomic_write_bytes`)."""
     path = check_output(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(proto.SerializeToString())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_bytes(path, proto.SerializeToString())
 
 
 def _weights_key(model: StyleModel, graph: str) -> str:
@@ -199,10 +188,7 @@ def cached_graph(model: StyleModel, graph: str) -> bytes:
     data = export_graph(model, graph).SerializeToString()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
+        atomic_write_bytes(path, data)
     except OSError:
         pass  # an unwritable cache only costs time
     return data

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..atomic import atomic_output
 from ..errors import SteadyStyleError
 from ..network import VARIANTS, TransformerNet
 from ..stylizer import pick_device
@@ -246,11 +247,10 @@ class Trainer:
     # ----- checkpoints ----------------------------------------------------------------------
     def save_checkpoint(self) -> None:
         path = self.files["ckpt.pt"]
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save({"model": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
-                    "iteration": self.iteration, "seconds": self.seconds,
-                    "history": json.dumps(self.history), "config": json.dumps(self.config.to_json())}, tmp)
-        tmp.replace(path)
+        with atomic_output(path) as f:
+            torch.save({"model": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
+                        "iteration": self.iteration, "seconds": self.seconds,
+                        "history": json.dumps(self.history), "config": json.dumps(self.config.to_json())}, f)
         self.checkpoint_iteration = self.iteration
 
     def _load_checkpoint(self) -> None:

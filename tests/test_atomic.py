@@ -1,0 +1,112 @@
+"""The one atomic-write helper: a failure at any point leaves the old file byte-identical and no
+temporary behind; success replaces the file in one rename."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+
+import pytest
+
+from steadystyle.atomic import atomic_output, atomic_path, atomic_write_bytes, atomic_write_text, temp_name
+
+OLD = b"the user's file\x00\xff"
+
+
+def leftovers(folder) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if ".tmp-" in p.name)
+
+
+@pytest.fixture()
+def old(tmp_path):
+    path = tmp_path / "data.bin"
+    path.write_bytes(OLD)
+    return path
+
+
+@pytest.mark.parametrize("error", [OSError("disk full"), KeyboardInterrupt(), RuntimeError("bug")])
+def test_a_failure_mid_write_keeps_the_old_file_and_leaves_no_temporary(old, error):
+    with pytest.raises(type(error)):
+        with atomic_output(old) as f:
+            f.write(b"half of the new")
+            f.flush()
+            assert leftovers(old.parent) and old.read_bytes() == OLD  # written beside, not over it
+            raise error
+    assert old.read_bytes() == OLD and leftovers(old.parent) == []
+
+
+def test_a_failure_of_a_writer_by_name_keeps_the_old_file(old):
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_path(old) as tmp:
+            tmp.write_bytes(b"new")
+            raise KeyboardInterrupt
+    assert old.read_bytes() == OLD and leftovers(old.parent) == []
+
+
+def test_success_replaces_the_file_with_normal_permissions(old):
+    with atomic_output(old) as f:
+        f.write(b"new bytes")
+    assert old.read_bytes() == b"new bytes" and leftovers(old.parent) == []
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(old.stat().st_mode) == 0o666 & ~umask
+
+
+def test_text_and_bytes_in_one_call(tmp_path):
+    assert atomic_write_text(tmp_path / "a.json", "{\"é\": 1}\n").read_bytes() == "{\"é\": 1}\n".encode()
+    assert atomic_write_bytes(tmp_path / "b.bin", b"\x00\x01").read_bytes() == b"\x00\x01"
+    assert leftovers(tmp_path) == []
+
+
+def test_the_temporary_is_hidden_beside_the_output_and_unique(tmp_path):
+    names = {temp_name(tmp_path / "out.mp4", keep_suffix=True) for _ in range(50)}
+    assert len(names) == 50
+    for name in names:
+        assert name.parent == tmp_path and name.name.startswith(".out.mp4.tmp-") and name.suffix == ".mp4"
+    assert temp_name(tmp_path / "x.json").name.startswith(".x.json.tmp-")
+    assert temp_name(tmp_path / "x.json").suffix != ".json"
+
+
+def test_a_reader_sees_the_old_file_until_the_rename(old):
+    seen = []
+    started, resume = threading.Event(), threading.Event()
+
+    def write():
+        with atomic_output(old) as f:
+            f.write(b"new")
+            started.set()
+            resume.wait(5)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    started.wait(5)
+    seen.append(old.read_bytes())
+    resume.set()
+    writer.join(5)
+    assert seen == [OLD] and old.read_bytes() == b"new"
+
+
+def test_a_missing_folder_is_an_os_error_and_creates_nothing(tmp_path):
+    with pytest.raises(OSError):
+        atomic_write_bytes(tmp_path / "no" / "file.bin", b"x")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_only_write_modes(old):
+    with pytest.raises(ValueError, match="mode"):
+        with atomic_output(old, "ab"):
+            pass
+    assert old.read_bytes() == OLD
+
+
+def test_a_writer_by_name_that_recreates_the_file_still_gets_normal_permissions(tmp_path):
+    path = tmp_path / "w.bin"
+    with atomic_path(path) as tmp:
+        tmp.unlink()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # as safetensors does
+        os.write(fd, b"w")
+        os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.read_bytes() == b"w" and stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
