@@ -16,9 +16,9 @@ import pytest
 pytest.importorskip("aiortc", reason="the web extra is not installed (pip install -e '.[web]')")
 pytest.importorskip("playwright", reason="the web extra is not installed (pip install -e '.[web]')")
 
-from web_helpers import ServerThread, browser_or_skip, needs_ice_address, write_y4m  # noqa: E402
+from web_helpers import ServerThread, browser_or_skip, write_y4m  # noqa: E402
 
-from steadystyle.stylizer import Stylizer  # noqa: E402
+from steadystyle.spec import RunSpec  # noqa: E402
 from steadystyle.web.server import CallServer, ServerConfig  # noqa: E402
 
 GRAB = """(id) => {
@@ -67,9 +67,8 @@ def wait_for(page, expression: str, timeout: float = 20.0) -> None:
 
 
 def test_call_in_chromium_paints_switches_style_and_frees_on_close(browser, two_styles):
-    needs_ice_address()
-    config = ServerConfig(styles=list(two_styles), style="tiny", size="160x120",
-                          stylizer_factory=lambda name: Stylizer(two_styles[name], device="cpu"))
+    config = ServerConfig(styles=two_styles, spec=RunSpec(style="tiny", backend="torch", device="cpu"),
+                          size="160x120")
     with ServerThread(CallServer(config)) as srv:
         page = browser.new_page()
         errors: list[str] = []
@@ -117,8 +116,8 @@ def test_study_vote_in_chromium_is_stored_and_counted(browser, tiny_style, tmp_p
 
     clip = make_clip(tmp_path / "clip.mp4", frames=6)
     prepare([clip], ["per-frame", "frame-diff"], str(tiny_style), tmp_path / "study", device="cpu", progress=False)
-    config = ServerConfig(styles=["tiny"], style="tiny", study_dir=str(tmp_path / "study"),
-                          stylizer_factory=lambda name: Stylizer(tiny_style, device="cpu"))
+    config = ServerConfig(styles={"tiny": tiny_style}, spec=RunSpec(style="tiny", backend="torch", device="cpu"),
+                          study_dir=str(tmp_path / "study"))
     with ServerThread(CallServer(config)) as srv:
         page = browser.new_page()
         errors: list[str] = []

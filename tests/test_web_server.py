@@ -16,16 +16,16 @@ pytest.importorskip("aiortc", reason="the web extra is not installed (pip instal
 
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 from web_helpers import (ServerThread, SlowIdentity, coded_image, decode_index, make_coded_track,  # noqa: E402
-                         needs_ice_address, open_call, rss_mb)
+                         open_call, rss_mb)
 
+from steadystyle.spec import RunSpec  # noqa: E402
 from steadystyle.stats import percentiles  # noqa: E402
-from steadystyle.stylizer import Stylizer  # noqa: E402
 from steadystyle.web.server import MAX_OFFER_BYTES, CallServer, ServerConfig  # noqa: E402
 
 
 def config_for(styles: dict, **kw) -> ServerConfig:
-    return ServerConfig(styles=list(styles), style="tiny",
-                        stylizer_factory=lambda name: Stylizer(styles[name], device="cpu"), **kw)
+    """The two tiny styles, served with the torch backend on the CPU."""
+    return ServerConfig(styles=styles, spec=RunSpec(style="tiny", backend="torch", device="cpu"), **kw)
 
 
 async def _offer_sdp() -> str:
@@ -128,7 +128,6 @@ def _lower(image: np.ndarray) -> np.ndarray:
 
 
 def test_two_calls_paint_switch_style_and_free_resources_on_close(two_styles):
-    needs_ice_address()
     with ServerThread(CallServer(config_for(two_styles))) as srv:
         async def receive(track, seconds: float) -> list[np.ndarray]:
             """Frames received over ``seconds`` (this drains what the client's own track queued)."""
@@ -202,10 +201,9 @@ def test_latency_does_not_grow_behind_a_slow_style():
     network, decode, stylize, waiting).  Criterion of the issue (60 s, first vs last 10 s), on a
     shorter run by default: p95 of the last window within 20 % of the first window (after a
     2-s warm-up), and memory flat.  STEADYSTYLE_LATENCY_SECONDS=60 runs the issue's full length."""
-    needs_ice_address()
     duration = LATENCY_SECONDS
     window = min(10.0, (duration - 2.0) / 3)
-    config = ServerConfig(styles=["slow"], style="slow", stylizer_factory=lambda name: SlowIdentity(0.12))
+    config = ServerConfig(styles={"slow": SlowIdentity(0.12)}, spec=RunSpec(style="slow", method="per-frame"))
     with ServerThread(CallServer(config)) as srv:
         async def main() -> tuple[list[tuple[float, float]], list[float], dict]:
             track = make_coded_track(fps=30)
@@ -252,7 +250,12 @@ def test_serve_options_are_checked_in_one_line(tmp_path, capsys):
     assert "cannot load" in capsys.readouterr().err
     assert main(["serve", "--size", "7x7"]) == 2
     assert "size must be one of" in capsys.readouterr().err
-    assert main(["serve", "--method", "nope"]) == 2
-    assert "unknown method" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as caught:  # argparse refuses it, in one line
+        main(["serve", "--method", "nope"])
+    assert caught.value.code == 2
+    assert "steadystyle: error: argument --method: invalid choice: 'nope'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as caught:
+        main(["serve", "--max-calls", "0"])
+    assert caught.value.code == 2 and "must be at least 1" in capsys.readouterr().err
     assert main(["serve", "--styles", "nope"]) == 2
     assert "unknown style" in capsys.readouterr().err

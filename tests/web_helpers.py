@@ -42,16 +42,29 @@ def decode_index(image: np.ndarray) -> int:
 
 
 class SlowIdentity:
-    """A deliberately slow "style": returns the frame unchanged after ``delay`` seconds."""
+    """A deliberately slow "style" (the Stylizer protocol): returns the frame, or the region,
+    unchanged after ``delay`` seconds, without using the CPU meanwhile.  ``calls`` counts the
+    network passes."""
 
-    name = "slow"
+    backend = "test"
+    max_side = None
+    context = 0
 
-    def __init__(self, delay: float) -> None:
+    def __init__(self, delay: float, name: str = "slow") -> None:
         self.delay = delay
+        self.name = name
+        self.calls = 0
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
+        self.calls += 1
         time.sleep(self.delay)
         return image.copy()
+
+    def stylize_region(self, image: np.ndarray, box: Any) -> np.ndarray:
+        return self(image[box.slices()])
+
+    def synchronize(self) -> None:
+        pass
 
 
 class ServerThread:
@@ -125,17 +138,23 @@ def make_coded_track(fps: int = 30, size: tuple[int, int] = (320, 240)):
     return CodedTrack()
 
 
+LOOPBACK = ("127.0.0.1",)
+
+
 async def open_call(url: str, track: Any, **controls: Any) -> tuple[Any, Any, dict, Any]:
     """A Python peer: send ``track``, post the offer; returns (pc, remote track future, answer, channel)."""
     import aiohttp
     from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    remote: asyncio.Future = asyncio.get_running_loop().create_future()
-    pc.on("track", lambda t: remote.done() or remote.set_result(t))
-    channel = pc.createDataChannel("control")
-    pc.addTrack(track)
-    await pc.setLocalDescription(await pc.createOffer())
+    from steadystyle.web.ice import gather_on
+
+    with gather_on(LOOPBACK):  # every packet of the test stays on 127.0.0.1
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        remote: asyncio.Future = asyncio.get_running_loop().create_future()
+        pc.on("track", lambda t: remote.done() or remote.set_result(t))
+        channel = pc.createDataChannel("control")
+        pc.addTrack(track)
+        await pc.setLocalDescription(await pc.createOffer())
     async with aiohttp.ClientSession() as http:
         async with http.post(f"{url}/offer", json={"sdp": pc.localDescription.sdp, "type": "offer", **controls}) as r:
             answer = await r.json()
@@ -165,18 +184,19 @@ def write_y4m(path: Path, images: list[np.ndarray], fps: int = 30) -> Path:
 
 
 def chromium_candidates() -> list[str | None]:
-    """Browsers to try: $STEADYSTYLE_CHROMIUM, Playwright's own (None), the system Chromium."""
+    """Browsers to try: $STEADYSTYLE_CHROMIUM, the system Chromium (``/usr/bin/chromium``, as
+    ``.ci/run`` installs it), then Playwright's own download (None)."""
     import os
     import shutil
 
     found: list[str | None] = []
     if os.environ.get("STEADYSTYLE_CHROMIUM"):
         found.append(os.environ["STEADYSTYLE_CHROMIUM"])
-    found.append(None)
-    for name in ("/usr/lib/chromium/chromium", "chromium", "chromium-browser", "google-chrome"):
+    for name in ("/usr/bin/chromium", "/usr/lib/chromium/chromium", "chromium", "chromium-browser", "google-chrome"):
         path = name if os.path.isabs(name) and os.access(name, os.X_OK) else shutil.which(name)
         if path and path not in found:
             found.append(path)
+    found.append(None)
     return found
 
 
@@ -211,14 +231,3 @@ class browser_or_skip:
     def __exit__(self, *exc: object) -> None:
         self.browser.close()
         self.pw.stop()
-
-
-def needs_ice_address() -> None:
-    """Skip a WebRTC call test where aiortc can gather no ICE candidate (loopback-only machine)."""
-    import pytest
-
-    from steadystyle.web.server import has_ice_address
-
-    if not has_ice_address():
-        pytest.skip("no network interface but loopback: aiortc (aioice) gathers no candidate on 127.0.0.1, "
-                    "so no WebRTC call can connect here")

@@ -178,25 +178,60 @@ class ReadAhead(_Threaded):
 
 class Newest(_Threaded):
     """Keeps only the newest frame of a live source; a frame replaced before it was taken counts
-    as ``dropped``.  A slow consumer always gets the latest picture (a queue of one)."""
+    as ``dropped``.  A slow consumer always gets the latest picture (a queue of one).
 
-    def __init__(self, source: Iterable[Frame]) -> None:
-        super().__init__(source, "steadystyle-capture")
+    Two ways to feed it: wrap a ``source`` (a reader thread pumps it), or — where frames arrive
+    by callback, as from a WebRTC track — give none and call :meth:`put` for each frame and
+    :meth:`end` when the stream is over (both safe from any thread, and they never wait on the
+    consumer).  Items are handed over as they were put (a :class:`Frame`, or any frame-like
+    object a pushing producer chooses).
+    """
+
+    def __init__(self, source: Iterable[Frame] | None = None) -> None:
+        super().__init__(source if source is not None else (), "steadystyle-capture")
+        self._pushed = source is None
         self._cond = threading.Condition()
-        self._frame: Frame | None = None
+        self._frame: object | None = None
         self._end: object | None = None  # _END or a _Failure, delivered after the last frame
         self.dropped = 0
         self.delivered = 0
 
-    def _put(self, item: object) -> None:
+    def put(self, frame: object) -> None:
+        """Hand over ``frame`` as the newest; an untaken older one is dropped (counted)."""
         with self._cond:
-            if isinstance(item, Frame):
-                if self._frame is not None:
-                    self.dropped += 1
-                self._frame = item
-            elif self._end is None:
-                self._end = item
+            if self._end is not None:
+                return
+            if self._frame is not None:
+                self.dropped += 1
+            self._frame = frame
             self._cond.notify()
+
+    def end(self, error: BaseException | None = None) -> None:
+        """No more frames: the consumer gets the frame still held, then the stream ends (raising
+        ``error`` when given)."""
+        self._put(_END if error is None else _Failure(error))
+
+    def _put(self, item: object) -> None:
+        if item is _END or isinstance(item, _Failure):
+            with self._cond:
+                if self._end is None:
+                    self._end = item
+                self._cond.notify_all()
+        else:
+            self.put(item)
+
+    def __iter__(self) -> Iterator[Frame]:
+        if self._pushed:
+            self._started = True  # no reader thread: frames come through put()
+        return super().__iter__()
+
+    def close(self) -> None:
+        """Stop the reader thread (or, when fed by :meth:`put`, end the stream)."""
+        if self._pushed:
+            self._stop.set()
+            self.end()
+            return
+        super().close()
 
     def _get(self) -> object:
         with self._cond:

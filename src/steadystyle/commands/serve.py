@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .options import add_run_options, positive_int, run_spec
+
 
 def _port(text: str) -> int:
     try:
@@ -18,20 +20,18 @@ def _port(text: str) -> int:
 def add_parser(sub) -> None:
     p = sub.add_parser("serve", help="serve the painted video call (and the study) to a browser over WebRTC",
                        description="A web page that sends your camera over WebRTC and shows it painted live, "
-                                   "with style, method, strength and resolution controls. Loopback by default; "
-                                   "browsers give the camera only to https:// or localhost pages, so use "
-                                   "--cert/--key to serve other machines.")
+                                   "with style, method, strength and resolution controls. Loopback by default "
+                                   "(the call's ICE then stays on loopback too; on another address, on that "
+                                   "interface); browsers give the camera only to https:// or localhost pages, so "
+                                   "use --cert/--key to serve other machines.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=_port, default=8080, help="port (default 8080)")
     p.add_argument("--cert", default=None, help="TLS certificate (PEM) for https")
     p.add_argument("--key", default=None, help="TLS private key (PEM) for https")
     p.add_argument("--styles", default=None, help="comma-separated style names the page offers (default: all shipped)")
-    p.add_argument("--style", default=None, help="the style a call starts with")
-    p.add_argument("--method", default="frame-diff", help="the method a call starts with (default frame-diff)")
+    add_run_options(p)  # --style is the style a call starts with; --method etc. the call's start
     p.add_argument("--size", default="320x240", help="the processing size a call starts with (default 320x240)")
-    p.add_argument("--backend", default="auto", help="auto, torch or onnx (default auto)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--max-calls", type=int, default=4, help="calls served at once (default 4)")
+    p.add_argument("--max-calls", type=positive_int, default=4, help="calls served at once (default 4)")
     p.add_argument("--study", default=None, metavar="STUDY_DIR",
                    help="also serve the user study prepared in STUDY_DIR at /study")
     p.set_defaults(run=run)
@@ -40,21 +40,26 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     import logging
 
-    from ..errors import SteadyStyleError
+    from ..styles import list_styles, load_style
     from ..web.server import ServerConfig, serve
 
-    if args.max_calls < 1:
-        raise SteadyStyleError("--max-calls must be at least 1")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    styles = [s for s in (args.styles or "").split(",") if s]
-    if styles:
-        from ..styles import load_style
+    names = [s for s in (args.styles or "").split(",") if s]
+    for name in names:
+        load_style(name)  # unknown names fail here, in one line
+    names = names or [s["name"] for s in list_styles()]
+    styles: dict[str, str] = {name: name for name in names}
+    spec = run_spec(args)  # no --style: the default style
+    if args.style is None:
+        if spec.style not in styles and names:
+            spec = spec.replace(style=names[0])
+    elif args.style not in styles:
+        load_style(args.style)  # a model file: checked now, served under its file name
+        from pathlib import Path
 
-        for name in styles:
-            load_style(name)  # unknown names fail here, in one line
-    config = ServerConfig(styles=styles, style=args.style, method=args.method, size=args.size,
-                          backend=args.backend, device=args.device, max_sessions=args.max_calls,
+        styles[Path(args.style).stem or args.style] = args.style
+    config = ServerConfig(spec=spec, styles=styles, size=args.size, max_sessions=args.max_calls, host=args.host,
                           study_dir=args.study)
-    serve(config, host=args.host, port=args.port, cert=args.cert, key=args.key)
+    serve(config, port=args.port, cert=args.cert, key=args.key)
     return 0

@@ -134,12 +134,13 @@ def _slug(text: str) -> str:
 
 
 def prepare(clips: Sequence[str | os.PathLike], methods: Sequence[str], style: str, output: str | os.PathLike, *,
-            max_side: int | None = None, device: str = "auto", progress: bool = True) -> dict[str, Any]:
+            max_side: int | None = None, device: str = "auto", backend: str = "auto",
+            progress: bool = True) -> dict[str, Any]:
     """Make the stimuli in ``output``: ``stimuli/<clip>__<method>.mp4`` and ``.png`` (the middle
     frame), and ``study.json`` listing every pair of methods per clip for both rounds."""
     from ..pipeline import stylize_video
     from ..stabilize.base import get_method
-    from ..stylizer import Stylizer
+    from ..spec import RunSpec
     from ..video import VideoReader
 
     methods = list(dict.fromkeys(methods))
@@ -156,7 +157,7 @@ def prepare(clips: Sequence[str | os.PathLike], methods: Sequence[str], style: s
     if (out / MANIFEST).exists():
         raise SteadyStyleError(f"{out / MANIFEST} exists: prepare a new study in an empty folder")
     (out / "stimuli").mkdir(parents=True, exist_ok=True)
-    stylizer = Stylizer(style, device=device, max_side=max_side)
+    stylizer = RunSpec(style=style, backend=backend, device=device, max_side=max_side).stylizer()
     import cv2
 
     pairs: list[Pair] = []

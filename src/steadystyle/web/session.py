@@ -1,0 +1,335 @@
+"""One browser tab's call: the one frame loop between a WebRTC track and the outgoing video.
+
+Per peer connection (:class:`CallSession`):
+
+- a *reader task* (event loop) drains the camera track as fast as frames arrive and
+  :meth:`~steadystyle.sources.Newest.put`\\ s each into a :class:`~steadystyle.sources.Newest`
+  — aiortc queues every decoded frame, so a slow consumer would otherwise build up delay
+  without end (aiortc #1192, #639, #642); the frames it replaces are counted as dropped;
+- one *worker thread* runs :func:`steadystyle.loop.run` on that source, with this call's own
+  :class:`~steadystyle.loop.Processor` (its own stabilizer; the stylizer is shared), a
+  :class:`NewestResult` sink and the live observers (:class:`~steadystyle.stats.FrameLog`).
+  Control changes are queued and applied by the worker between two frames, so a control never
+  waits on a running network pass and no call ever waits on another;
+- an output track (:class:`StylizedTrack`) that, each time a camera frame arrives, returns the
+  newest stylized picture stamped with that camera frame's pts — one fixed size per track;
+- a :class:`~aiortc.contrib.media.MediaBlackhole` consuming any audio track (aiortc #554).
+
+When the loop fails (a stylizer error), the call ends: ``on_failure`` is scheduled on the event
+loop with the error in :attr:`CallSession.error`, as :func:`~steadystyle.loop.run` ends a live
+run on the first error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from aiortc import MediaStreamTrack, RTCPeerConnection
+from aiortc.contrib.media import MediaBlackhole
+from aiortc.mediastreams import MediaStreamError
+from av import VideoFrame
+
+from ..backends.base import Stylizer
+from ..loop import FrameResult, LoopSummary, run
+from ..sources import Frame, Newest
+from ..spec import RunSpec
+from ..stats import FrameLog, percentiles
+from ..stylizer import resize_image
+from .config import parse_size
+from .stylizers import StylizerCache
+
+log = logging.getLogger("steadystyle.serve")
+
+
+@dataclass
+class Arrival:
+    """A camera frame as the reader task got it: the decoded picture (any size), when it arrived
+    (``time.perf_counter()``) and its presentation time (s)."""
+
+    picture: VideoFrame
+    arrived: float
+    time: float
+
+
+class NewestResult:
+    """The loop's sink for a call: keeps the newest output, scaled to the track's fixed size.
+
+    ``newest()`` → (H×W×3 uint8 picture, capture time of its camera frame, frame index) or None.
+    """
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        self.size = size  # (width, height) of the outgoing track
+        self._lock = threading.Lock()
+        self._newest: tuple[np.ndarray, float, int] | None = None
+        self.ended = False
+
+    def write(self, result: FrameResult) -> None:
+        out = result.output
+        w, h = self.size
+        if out.shape[1] != w or out.shape[0] != h:
+            out = resize_image(out, w, h)
+        with self._lock:
+            self._newest = (out, result.frame.captured, result.frame.index)
+
+    def newest(self) -> tuple[np.ndarray, float, int] | None:
+        with self._lock:
+            return self._newest
+
+    def close(self) -> None:
+        self.ended = True
+
+    def abort(self) -> None:
+        self.ended = True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._newest = None
+
+
+class CallSession:
+    """One call: track → :class:`Newest` → ``loop.run`` in a worker thread → :class:`NewestResult`.
+
+    spec: this call's run (style, method, strength, colours; the stylizer is passed built, shared
+    by all calls).  controls: the page's view of them (style name, method, strength,
+    preserve_colors, size ``WxH``).  on_failure: awaited on the event loop when the loop fails.
+    """
+
+    WINDOW_S = 2.0  # statistics window (s)
+
+    def __init__(self, sid: str, pc: RTCPeerConnection, spec: RunSpec, stylizer: Stylizer,
+                 controls: dict[str, Any], on_failure: Callable[[CallSession], Awaitable[None]] | None = None) -> None:
+        self.id = sid
+        self.pc = pc
+        self.spec = spec
+        self.processor = spec.processor(stylizer=stylizer)
+        self.controls = dict(controls)
+        self.work_size = parse_size(controls["size"], (controls["size"],))
+        self.frames = Newest()  # fed by the reader task
+        self.sink = NewestResult(self.work_size)  # the track's size is fixed for its life (aiortc #24)
+        self.log = FrameLog()
+        self.summary: LoopSummary | None = None
+        self.closed = False
+        self.error: str | None = None
+        self.preparing: str | None = None  # a style being built for this call
+        self.channel: Any = None
+        self.blackhole: MediaBlackhole | None = None
+        self.tasks: list[asyncio.Task] = []
+        self.on_failure = on_failure
+        self._event_loop = asyncio.get_running_loop()
+        self._changes: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+        self._wanted_style = controls["style"]
+        self._worker = threading.Thread(target=self._work, name=f"steadystyle-call-{sid}", daemon=True)
+        # pacing of the output track and statistics of the track ends (event loop only)
+        self.arrivals = 0
+        self.input_ended = False
+        self._arrival = asyncio.Event()
+        self.pts: int = 0
+        self.time_base: Any = None
+        self.sent = 0
+        self._arrived_at: deque[float] = deque(maxlen=2000)
+        self._sent_at: deque[tuple[float, float]] = deque(maxlen=2000)  # (time, capture→send ms)
+
+    # -- reader task (event loop) ------------------------------------------------------------
+    async def read(self, track: MediaStreamTrack) -> None:
+        """Drain the camera track into :attr:`frames` (newest only)."""
+        try:
+            while not self.closed:
+                picture = await track.recv()
+                now = time.perf_counter()
+                self.pts, self.time_base = picture.pts or 0, picture.time_base
+                t = float(picture.pts * picture.time_base) if picture.pts is not None and picture.time_base else now
+                self.frames.put(Arrival(picture, now, t))
+                self._arrived_at.append(now)
+                self.arrivals += 1
+                self._arrival.set()
+        except MediaStreamError:
+            pass
+        finally:
+            self.input_ended = True
+            self._arrival.set()
+
+    async def next_arrival(self, seen: int) -> int:
+        """Wait until a camera frame newer than arrival number ``seen`` came in."""
+        while self.arrivals <= seen:
+            if self.input_ended or self.closed:
+                raise MediaStreamError
+            self._arrival.clear()
+            await self._arrival.wait()
+        return self.arrivals
+
+    @property
+    def dropped(self) -> int:
+        """Camera frames replaced before the loop took them."""
+        return self.frames.dropped
+
+    # -- worker thread -------------------------------------------------------------------------
+    def start(self) -> None:
+        self._worker.start()
+
+    def _source(self) -> Iterator[Frame]:
+        """The loop's source: the newest arrival as a frame at the processing size; queued
+        control changes are applied before each frame."""
+        index = 0
+        for arrival in self.frames:
+            self._apply_changes()
+            w, h = self.work_size
+            image = arrival.picture.to_ndarray(format="rgb24", width=w, height=h)
+            yield Frame(image, arrival.time, index, arrival.arrived)
+            index += 1
+
+    def _apply_changes(self) -> None:
+        """Apply every queued control change (worker thread, between frames)."""
+        while True:
+            try:
+                change = self._changes.get_nowait()
+            except queue.Empty:
+                return
+            p = self.processor
+            if "stylizer" in change:
+                p.set_stylizer(change["stylizer"])
+            if "method" in change and change["method"] != self.spec.method:
+                self.spec = self.spec.replace(method=change["method"])
+                p.set_stabilizer(self.spec.stabilizer())
+            if "strength" in change:
+                p.set_strength(change["strength"])
+            if "preserve_colors" in change and change["preserve_colors"] != p.preserve_colors:
+                p.set_preserve_colors(change["preserve_colors"])
+            if "size" in change:
+                self.work_size = parse_size(change["size"], (change["size"],))
+
+    def _work(self) -> None:
+        try:
+            self.summary = run(self._source(), self.processor, self.sink, [self.log])
+        except Exception as exc:  # noqa: BLE001 - the call ends and the page is told
+            self.error = f"{type(exc).__name__}: {exc}"
+            log.warning("call %s: %s", self.id, self.error)
+            if self.on_failure is not None and not self.closed:
+                try:
+                    asyncio.run_coroutine_threadsafe(self.on_failure(self), self._event_loop)
+                except RuntimeError:  # the event loop is gone (server shutting down)
+                    pass
+
+    def newest_result(self) -> tuple[np.ndarray, float, int] | None:
+        return self.sink.newest()
+
+    def record_sent(self, captured: float) -> float:
+        """Count one sent picture; returns its capture→send latency (ms)."""
+        now = time.perf_counter()
+        latency = (now - captured) * 1000.0
+        self.sent += 1
+        self._sent_at.append((now, latency))
+        return latency
+
+    # -- controls (event loop) -------------------------------------------------------------------
+    async def change(self, controls: dict[str, Any], stylizers: StylizerCache,
+                     notify: Callable[[dict[str, Any]], None] = lambda message: None) -> dict[str, Any]:
+        """Queue validated controls (from :func:`~steadystyle.web.config.check_controls`) for the
+        worker; returns the controls as they will be.  A style not built yet is built in a thread
+        first (``notify`` gets ``{"type": "preparing", "style": name}`` while the page waits); a
+        style overtaken by a newer choice meanwhile is not applied."""
+        change = dict(controls)
+        name = change.pop("style", None)
+        if change:
+            self._changes.put(dict(change))
+            self.controls.update(change)
+        if name is not None and name != self._wanted_style:
+            self._wanted_style = name
+            if not stylizers.ready(name):
+                self.preparing = name
+                notify({"type": "preparing", "style": name})
+            try:
+                stylizer = await stylizers.get(name)
+            finally:
+                if self.preparing == name:
+                    self.preparing = None
+            if self._wanted_style == name and not self.closed:
+                self._changes.put({"stylizer": stylizer})
+                self.controls["style"] = name
+        return dict(self.controls)
+
+    # -- statistics ------------------------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        """fps in (camera), processed (network) and out (sent), capture→send latency percentiles
+        (ms) and mean network ms over the last :attr:`WINDOW_S` seconds; totals since the start."""
+        now = time.perf_counter()
+        since = now - self.WINDOW_S
+        arrived = sum(1 for t in list(self._arrived_at) if t >= since)
+        done = self.log.done
+        first = bisect.bisect_left(done, since)
+        count = len(done)
+        network = [ms for ms in self.log.stylize_ms[first:count] if ms > 0]
+        sent = [ms for t, ms in list(self._sent_at) if t >= since]
+        return {
+            "type": "stats", "session": self.id,
+            "fps_in": round(arrived / self.WINDOW_S, 1),
+            "fps_processed": round((count - first) / self.WINDOW_S, 1),
+            "fps_out": round(len(sent) / self.WINDOW_S, 1),
+            "latency_ms": percentiles(sent),
+            "network_ms": round(sum(network) / len(network), 1) if network else None,
+            "dropped": self.dropped, "processed": count, "sent": self.sent,
+            "controls": dict(self.controls), "size": f"{self.work_size[0]}x{self.work_size[1]}",
+            "preparing": self.preparing, "error": self.error,
+        }
+
+    # -- shutdown --------------------------------------------------------------------------------
+    async def close(self) -> None:
+        """Free everything: worker thread, tasks, audio sink, peer connection (idempotent)."""
+        if self.closed:
+            return
+        self.closed = True
+        self.frames.close()  # the loop ends after the frame it is on
+        self._arrival.set()
+        current = asyncio.current_task()
+        for task in self.tasks:
+            if task is not current:
+                task.cancel()
+        if self.blackhole is not None:
+            await self.blackhole.stop()
+        await self.pc.close()
+        if self._worker.is_alive():
+            await asyncio.get_running_loop().run_in_executor(None, self._worker.join, 5.0)
+        self.sink.clear()
+
+    @property
+    def worker_alive(self) -> bool:
+        return self._worker.is_alive()
+
+
+class StylizedTrack(MediaStreamTrack):
+    """The outgoing video: at each camera frame's arrival, the newest stylized picture stamped
+    with that frame's pts (so a slow network repeats a picture instead of queueing frames)."""
+
+    kind = "video"
+
+    def __init__(self, session: CallSession) -> None:
+        super().__init__()
+        self.session = session
+        self._seen = 0
+
+    async def recv(self) -> VideoFrame:
+        s = self.session
+        while True:
+            if self.readyState != "live":
+                raise MediaStreamError
+            self._seen = await s.next_arrival(self._seen)
+            result = s.newest_result()
+            if result is None:
+                continue  # nothing stylized yet: wait for the next camera frame
+            image, captured, _ = result
+            frame = VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts, frame.time_base = s.pts, s.time_base
+            s.record_sent(captured)
+            return frame
+
+
+__all__ = ["CallSession", "StylizedTrack", "NewestResult", "Arrival"]

@@ -1,0 +1,126 @@
+"""A call's frame loop, driven in-process (no WebRTC): camera frames are put into two calls'
+newest-frame sources at 30 fps from the event loop, as the track reader does.  One call switches
+to a style whose stylizer takes a second to build and runs slowly; the other call's frames and
+the event loop must not notice."""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("aiortc", reason="the web extra is not installed (pip install -e '.[web]')")
+
+from av import VideoFrame  # noqa: E402
+from web_helpers import SlowIdentity, coded_image  # noqa: E402
+
+from steadystyle.spec import RunSpec  # noqa: E402
+from steadystyle.web.session import Arrival, CallSession  # noqa: E402
+from steadystyle.web.stylizers import StylizerCache  # noqa: E402
+
+SLOW_S = 0.5  # one network pass of the style call A switches to (s)
+BUILD_S = 1.0  # building that style (s), as an ONNX export would take
+
+
+class NoPeer:
+    """Stands in for the peer connection (only closed)."""
+
+    connectionState = "closed"
+
+    async def close(self) -> None:
+        pass
+
+
+class Inverted(SlowIdentity):
+    """A slow "style" that paints the negative: its frames are told apart from the identity's."""
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        return 255 - super().__call__(image)
+
+
+def picture(index: int) -> VideoFrame:
+    frame = VideoFrame.from_ndarray(coded_image(index, 160, 120), format="rgb24")
+    frame.pts, frame.time_base = index * 3000, fractions.Fraction(1, 90000)
+    return frame
+
+
+def test_a_style_switch_on_one_call_does_not_delay_another_calls_frames():
+    built: list[float] = []
+
+    def build(name: str):
+        if name == "slow":
+            time.sleep(BUILD_S)  # blocks a thread, never the event loop
+            built.append(time.perf_counter())
+            return Inverted(SLOW_S, "slow")
+        return SlowIdentity(0.01, name)
+
+    stylizers = StylizerCache(build)
+    controls = {"style": "fast", "method": "per-frame", "strength": 1.0, "preserve_colors": False, "size": "160x120"}
+    spec = RunSpec(style="fast", method="per-frame")
+
+    async def main() -> dict:
+        fast = await stylizers.get("fast")
+        a = CallSession("a", NoPeer(), spec, fast, controls)
+        b = CallSession("b", NoPeer(), spec, fast, controls)
+        a.start()
+        b.start()
+        ticks: list[float] = []
+        stop = asyncio.Event()
+
+        async def camera() -> None:
+            index = 0
+            start = time.perf_counter()
+            while not stop.is_set():
+                now = time.perf_counter()
+                ticks.append(now)
+                for session in (a, b):
+                    session.frames.put(Arrival(picture(index), now, index / 30))
+                index += 1
+                await asyncio.sleep(max(0.0, start + index / 30 - time.perf_counter()))
+
+        feeder = asyncio.ensure_future(camera())
+        await asyncio.sleep(0.5)
+        told: list[dict] = []
+        switch_at = time.perf_counter()
+        changed = await a.change({"style": "slow"}, stylizers, told.append)
+        answered = time.perf_counter()
+        await asyncio.sleep(4 * SLOW_S)  # A now runs the slow style
+        again: list[dict] = []
+        await a.change({"style": "fast"}, stylizers, again.append)
+        await a.change({"style": "slow"}, stylizers, again.append)  # built already: no waiting
+        await asyncio.sleep(2 * SLOW_S)
+        end = time.perf_counter()
+        stop.set()
+        await feeder
+        newest_a = a.newest_result()
+        await a.close()
+        await b.close()
+        return {"a": a, "b": b, "ticks": ticks, "told": told, "again": again, "changed": changed,
+                "switch": (switch_at, answered, end), "newest_a": newest_a}
+
+    r = asyncio.run(main())
+    a, b = r["a"], r["b"]
+    switch_at, answered, end = r["switch"]
+    # the switch waited for the build (off the loop), and the page was told meanwhile
+    assert answered - switch_at >= BUILD_S * 0.9
+    assert r["told"] == [{"type": "preparing", "style": "slow"}] and r["again"] == []
+    assert r["changed"]["style"] == "slow" and a.controls["style"] == "slow"
+    # A really switched: its newest output is the negative of the camera picture (below the band
+    # that codes the frame index, the picture is the same in every frame)
+    image, _, _ = r["newest_a"]
+    below = slice(2 * 20, None)
+    assert np.abs(image[below].astype(int) - (255 - coded_image(0, 160, 120)[below].astype(int))).max() <= 1
+    window = [t for t in b.log.done if switch_at <= t <= end]
+    gaps_b = np.diff([switch_at, *window, end])
+    gaps_loop = np.diff([t for t in r["ticks"] if switch_at - 0.1 <= t <= end])
+    # while A prepared and ran a style whose passes take SLOW_S, B kept its pace and so did the
+    # camera frames the event loop delivers: no gap of even half a slow pass
+    assert gaps_b.max() < SLOW_S / 2, gaps_b.max()
+    assert gaps_loop.max() < SLOW_S / 2, gaps_loop.max()
+    assert len(window) > 0.6 * 30 * (end - switch_at), len(window)  # B processed nearly every frame
+    slow_a = [ms for ms in a.log.stylize_ms if ms >= SLOW_S * 900]
+    assert len(slow_a) >= 3  # A did run slow passes during that time
+    assert not a.worker_alive and not b.worker_alive
