@@ -23,7 +23,8 @@ from .errors import SteadyStyleError
 from .loop import LoopSummary, Processor, run
 from .paths import check_paths
 from .spec import RunSpec
-from .sinks import Background, FileSink, Tee, VirtualCameraSink, WindowSink
+from .sinks import Background, FileSink, Tee, VirtualCameraSink
+from .window import WindowSink
 from .sources import CameraSource, FileSource, Frame, Newest, Paced
 from .stabilize.base import method_names, params_dict
 from .stats import FrameLog, StatusLine, machine_description, percentiles, summarize_ms, write_json

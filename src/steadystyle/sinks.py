@@ -110,6 +110,7 @@ class Tee:
 
 
 _STOP = object()
+_ABORT = object()
 
 
 class Background:
@@ -133,7 +134,8 @@ class Background:
     def _run(self) -> None:
         while True:
             item = self._queue.get()
-            if item is _STOP:
+            if item is _STOP or item is _ABORT:
+                self._end(item)
                 return
             if self._error is not None:
                 continue  # drain after a failure
@@ -166,58 +168,38 @@ class Background:
                 pass
             self._queue.put_nowait(result)
 
-    def _finish(self) -> None:
+    def _end(self, how: object) -> None:
+        """Close (or abort) the sink in its own thread: GUI sinks must be closed where they drew."""
+        try:
+            if how is _STOP and self._error is None:
+                self.sink.close()
+            else:
+                self.sink.abort()
+        except BaseException as exc:
+            if how is _STOP and self._error is None:
+                self._error = exc
+
+    def close(self) -> None:
+        if not self._thread.is_alive():
+            self._raise()
+            self.sink.close()
+            return
         self._queue.put(_STOP)
         self._thread.join()
-
-    def close(self) -> None:
-        self._finish()
         self._raise()
-        self.sink.close()
 
     def abort(self) -> None:
-        if self._thread.is_alive():
-            if self.newest_only:
-                try:
-                    self._queue.get_nowait()
-                except queue.Empty:
-                    pass
-            self._finish()
-        self.sink.abort()
-
-
-class WindowSink:
-    """Shows results in an OpenCV window.  ``on_key(key)`` gets each key pressed (a str).
-
-    Raises a one-line error when OpenCV has no GUI backend (e.g. the headless wheel).
-    """
-
-    def __init__(self, title: str = "steadystyle", on_key: Callable[[str], None] | None = None) -> None:
-        import cv2
-
-        self.cv2 = cv2
-        self.title = title
-        self.on_key = on_key
-        try:
-            cv2.namedWindow(title, cv2.WINDOW_NORMAL)
-        except cv2.error:
-            raise SteadyStyleError("--window needs OpenCV with a GUI backend; this one has none (opencv-python-"
-                                   "headless). Install opencv-python, or use --virtual-camera/--record") from None
-
-    def write(self, result: FrameResult) -> None:
-        cv2 = self.cv2
-        cv2.imshow(self.title, cv2.cvtColor(result.output, cv2.COLOR_RGB2BGR))
-        key = cv2.waitKey(1)
-        if key >= 0 and self.on_key is not None:
-            self.on_key(chr(key & 0xFF))
-
-    def close(self) -> None:
-        try:
-            self.cv2.destroyWindow(self.title)
-        except self.cv2.error:
-            pass
-
-    abort = close
+        if not self._thread.is_alive():
+            self.sink.abort()
+            return
+        if self.newest_only:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                pass
+        self._queue.put(_ABORT)
+        self._thread.join()
+        self._error = None
 
 
 VIRTUAL_CAMERA_SIZES = ((640, 480), (1280, 720))
@@ -304,3 +286,5 @@ def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
 
 __all__ = ["side_by_side", "FileSink", "input_and_output", "MemorySink", "Tee", "Background", "WindowSink",
            "VirtualCameraSink", "virtual_camera_help", "letterbox", "VIRTUAL_CAMERA_SIZES"]
+
+from .window import WindowSink  # noqa: E402  (the live window; re-exported for existing imports)
