@@ -25,6 +25,7 @@ from steadystyle.batch import (
 )
 from steadystyle.errors import SteadyStyleError
 from steadystyle.pipeline import stylize_video
+from steadystyle.spec import DEFAULT_METHOD, RunSpec
 
 SIZE = (48, 32)
 
@@ -78,6 +79,39 @@ def test_without_ray_one_line_install_hint(monkeypatch, tmp_path, capsys, tiny_s
     assert code == 2
     assert err.count("\n") == 0 and INSTALL_HINT in err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args, phrase", [
+    (["--crf", "60"], "--crf must be a whole number from 0 to 51"),
+    (["--style", "no-such-style"], "unknown style 'no-such-style'"),
+    (["--strength", "2"], "--strength"),
+    (["--max-side", "8"], "--max-side"),
+])
+def test_bad_settings_are_one_line_before_ray_starts(monkeypatch, tmp_path, capsys, tiny_style, args, phrase):
+    """Without Ray installed the batch would stop at the install hint: these errors come first."""
+    monkeypatch.setitem(sys.modules, "ray", None)
+    make_clip(tmp_path / "a.mp4", frames=2, size=SIZE)
+    try:
+        code = cli.main(["batch", str(tmp_path / "a.mp4"), "-o", str(tmp_path / "out"), "--style", str(tiny_style),
+                         *args])
+    except SystemExit as exit:  # argparse's own errors
+        code = exit.code
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0 and phrase in err and INSTALL_HINT not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_settings_hold_one_run_spec_whose_backend_and_method_decide_the_digest(tmp_path, tiny_style):
+    clip = make_clip(tmp_path / "a.mp4", frames=2, size=SIZE)
+    settings = BatchSettings(RunSpec(style=str(tiny_style)))
+    assert settings.spec.method == DEFAULT_METHOD and settings.style == str(tiny_style)
+    digests = {job_digest(BatchSettings(RunSpec(style=str(tiny_style), backend=b, method=m)).describe("x"), clip)
+               for b in ("torch", "onnx") for m in ("per-frame", "frame-diff")}
+    assert len(digests) == 4
+    with pytest.raises(SteadyStyleError, match="style must be a shipped style name or a model file"):
+        BatchSettings(RunSpec(style=object()))
+    with pytest.raises(SteadyStyleError, match="--crf"):
+        BatchSettings(RunSpec(style=str(tiny_style)), crf=52)
 
 
 # -- on a local Ray ---------------------------------------------------------------------------
@@ -149,22 +183,30 @@ def test_batch_outputs_resume_and_failures(ray_local, tmp_path, tiny_style, caps
     assert len(read_all(out / "a.mp4")[0]) == 6
 
 
-def test_identical_to_stylize_with_max_side_at_the_same_thread_count(ray_local, tmp_path, tiny_style, capsys):
-    """With --max-side the stylizer upscales with torch's bilinear interpolate, whose CPU result
-    depends (in the last float bit) on the number of torch threads; at equal thread counts the
-    batch output equals stylize's exactly."""
+@pytest.mark.parametrize("backend", ["torch", "auto"])
+def test_identical_to_stylize_with_max_side_at_the_same_thread_count(ray_local, tmp_path, tiny_style, capsys,
+                                                                      backend):
+    """With --max-side the torch stylizer upscales with torch's bilinear interpolate, whose CPU
+    result depends (in the last float bit) on the number of torch threads; at equal thread counts
+    the batch output equals stylize's exactly — on the backend asked for, and with no --method
+    (so the batch's default method is the API's)."""
     import torch
 
     clip = moving_clip(tmp_path / "a.mp4", frames=4)
-    out = tmp_path / "out"
-    assert cli.main(["batch", str(clip), "-o", str(out), "--style", str(tiny_style), "--method", "frame-diff",
-                     "--max-side", "24", "--threads-per-worker", "1", "--quiet"]) == 0
+    out, report = tmp_path / "out", tmp_path / "r.json"
+    assert cli.main(["batch", str(clip), "-o", str(out), "--style", str(tiny_style), "--backend", backend,
+                     "--max-side", "24", "--threads-per-worker", "1", "--report", str(report), "--quiet"]) == 0
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        stylize_video(clip, tmp_path / "ref.mp4", str(tiny_style), "frame-diff", max_side=24, progress=False)
+        ref = stylize_video(clip, tmp_path / "ref.mp4", str(tiny_style), max_side=24, backend=backend,
+                            progress=False)
     finally:
         torch.set_num_threads(threads)
+    data = json.loads(report.read_text())
+    assert data["results"][0]["backend"] == ref.backend == data["settings"]["backend"]
+    assert data["settings"]["method"] == ref.method == DEFAULT_METHOD
+    assert json.loads(marker_path(out / "a.mp4").read_text())["params"] == ref.params
     got, want = read_all(out / "a.mp4")[0], read_all(tmp_path / "ref.mp4")[0]
     assert len(got) == len(want) == 4
     for g, w in zip(got, want):
@@ -177,7 +219,7 @@ def test_interrupt_keeps_finished_outputs_and_leaves_no_temporaries(ray_local, t
     for name, frames in (("a.mp4", 10), ("b.mp4", 300), ("c.mp4", 10)):
         moving_clip(clips / name, frames=frames)
     jobs = plan([clips], tmp_path / "out")
-    settings = BatchSettings(style=str(tiny_style), method="frame-diff")
+    settings = BatchSettings(RunSpec(style=str(tiny_style), method="frame-diff"))
     seen = []
 
     def interrupt(row):
@@ -200,8 +242,8 @@ def test_interrupt_keeps_finished_outputs_and_leaves_no_temporaries(ray_local, t
     assert [r["status"] for r in result.rows] == ["skipped", "done", "done"]
     digest = job_digest(settings.describe(_sha(tiny_style)), jobs[0].input)
     assert all(is_finished(j, job_digest(settings.describe(_sha(tiny_style)), j.input)) for j in jobs)
-    assert digest != job_digest(BatchSettings(style=str(tiny_style), method="per-frame").describe(_sha(tiny_style)),
-                                jobs[0].input)
+    assert digest != job_digest(BatchSettings(RunSpec(style=str(tiny_style), method="per-frame")).describe(
+        _sha(tiny_style)), jobs[0].input)
     assert not _temporaries(out)
 
 

@@ -1,0 +1,211 @@
+"""Running a batch's jobs on Ray: the cluster (a local Ray or an existing one), one task per
+video, a shared progress board, cancelling on Ctrl-C.  Nothing here schedules: Ray places the
+tasks on the cores (or GPUs) of this machine or of a cluster."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import SteadyStyleError
+from .job import failed_row, stylize_job
+from .markers import is_finished, job_digest, read_marker, remove_temporaries
+from .plan import Job
+from .report import BatchResult, Display
+from .settings import BatchSettings, file_sha256, style_file
+
+INSTALL_HINT = 'steadystyle batch needs Ray: pip install "steadystyle[batch]"'
+
+
+def import_ray():
+    """The ``ray`` module, or a one-line :class:`SteadyStyleError` saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise SteadyStyleError(INSTALL_HINT) from None
+    return ray
+
+
+@dataclass
+class RayOptions:
+    """Where to run: ``address`` None → a local Ray started here (and stopped at the end);
+    ``"auto"`` or ``"ray://host:port"`` → an existing cluster.  ``workers``: videos at once
+    (default: one per CPU of the cluster).  ``gpus_per_worker``: GPUs each task asks Ray for."""
+
+    address: str | None = None
+    workers: int | None = None
+    gpus_per_worker: float = 0.0
+    num_cpus: int | None = None  # for a local Ray only (default: this machine's cores, at least workers)
+    threads_per_worker: int | None = None  # torch threads (and CPUs asked of Ray) per video; default CPUs / workers
+
+
+def connect(options: RayOptions) -> bool:
+    """Connect to Ray (an already initialized Ray in this process is used as it is).  Returns True
+    when this call started it (so the caller shuts it down)."""
+    ray = import_ray()
+    if ray.is_initialized():
+        return False
+    quiet = {"log_to_driver": False, "configure_logging": True, "logging_level": "ERROR"}
+    try:
+        if options.address:
+            ray.init(address=options.address, **quiet)
+        else:
+            cpus = options.num_cpus or max(os.cpu_count() or 1, options.workers or 1)
+            # Ray resolves 127.0.0.1 to this host's address; the dashboard is off.
+            ray.init(num_cpus=cpus, include_dashboard=False, _node_ip_address="127.0.0.1", **quiet)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = options.address or "a local Ray"
+        raise SteadyStyleError(f"cannot start or reach {where}: {' '.join(str(exc).split())[:200]}") from None
+    return True
+
+
+class _ProgressBoard:
+    """Frames done and totals per video, shared by the tasks (a Ray actor)."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.totals: dict[str, int | None] = {}
+
+    def report(self, key: str, frames: int, total: int | None) -> None:
+        self.frames += int(frames)
+        if key not in self.totals or total is not None:
+            self.totals[key] = total
+
+    def snapshot(self) -> tuple[int, dict[str, int | None]]:
+        return self.frames, dict(self.totals)
+
+
+def _task(job: Job, model: Any, settings: BatchSettings, digest: str, threads: int, board: Any) -> dict[str, Any]:
+    """The body of one Ray task (module-level, so workers import it by name)."""
+    report = (lambda key, n, total: board.report.remote(key, n, total)) if board is not None else None
+    return stylize_job(job, model, settings, digest, threads, report)
+
+
+def _workers_and_threads(options: RayOptions) -> tuple[int, int]:
+    """(videos at once, torch threads per video): one video per CPU by default, or one per
+    ``gpus_per_worker`` share of the cluster's GPUs; the CPUs are split evenly between them."""
+    ray = import_ray()
+    resources = ray.cluster_resources()
+    cpus = max(1, int(resources.get("CPU", 1)))
+    default = cpus
+    if options.gpus_per_worker > 0:
+        gpus = float(resources.get("GPU", 0))
+        if gpus < options.gpus_per_worker:
+            raise SteadyStyleError(f"--gpus-per-worker {options.gpus_per_worker:g}, but the Ray cluster has "
+                                   f"{gpus:g} GPUs")
+        default = max(1, int(gpus // options.gpus_per_worker))
+    workers = options.workers or default
+    return workers, options.threads_per_worker or max(1, cpus // workers)
+
+
+def _cancel(ray: Any, refs: list[Any], wait_s: float = 20.0) -> None:
+    """Cancel running tasks gently (KeyboardInterrupt inside: their writers delete temporaries)
+    and wait a bounded time for them to stop."""
+    if not refs:
+        return
+    for ref in refs:
+        try:
+            ray.cancel(ref, force=False)
+        except Exception:
+            pass
+    try:
+        ray.wait(refs, num_returns=len(refs), timeout=wait_s)
+    except Exception:
+        pass
+
+
+def _skipped_row(job: Job) -> dict[str, Any]:
+    marker = read_marker(job) or {}
+    return {"input": job.input, "output": job.output, "status": "skipped", "frames": marker.get("frames", 0),
+            "stylized_frames": marker.get("stylized_frames", 0), "seconds": 0.0, "fps": None, "error": None}
+
+
+def run_batch(jobs: Sequence[Job], settings: BatchSettings, options: RayOptions | None = None, *,
+              progress: bool = True, on_result: Callable[[dict[str, Any]], None] | None = None) -> BatchResult:
+    """Stylize ``jobs`` on Ray; skip finished ones; return one row per job.
+
+    Rows: ``status`` done / skipped / failed, frames, frames the network ran on, seconds, fps,
+    one-line error.  At most ``options.workers`` videos run at once.  ``on_result(row)`` is
+    called as each row is known.  On KeyboardInterrupt (or any exception here) the running tasks
+    are cancelled, temporaries of this batch removed, finished outputs kept, and the exception
+    re-raised.
+    """
+    from ..styles import load_style
+
+    options = options or RayOptions()
+    ray = import_ray()
+    path = style_file(settings.style)
+    model = load_style(str(path))
+    described = settings.describe(file_sha256(path))
+    rows: dict[int, dict[str, Any]] = {}
+    digests: dict[int, str] = {}
+    todo: list[int] = []
+    for i, job in enumerate(jobs):
+        try:
+            digests[i] = job_digest(described, job.input)
+        except OSError as exc:
+            rows[i] = failed_row(job, f"{job.input}: {exc.strerror or exc}")
+            continue
+        if is_finished(job, digests[i]):
+            rows[i] = _skipped_row(job)
+        else:
+            todo.append(i)
+    for i in sorted(rows):
+        if on_result:
+            on_result(rows[i])
+
+    result = BatchResult()
+    started_ray = False
+    start = time.perf_counter()
+    display = Display(len(jobs), False)
+    in_flight: dict[Any, int] = {}
+    try:
+        if todo:
+            started_ray = connect(options)
+            result.startup_seconds = time.perf_counter() - start
+            display = Display(len(jobs), progress)
+            workers, threads = _workers_and_threads(options)
+            result.workers, result.threads_per_worker = workers, threads
+            board = ray.remote(num_cpus=0)(_ProgressBoard).remote()
+            task = ray.remote(_task).options(num_cpus=threads, num_gpus=options.gpus_per_worker, max_retries=1)
+            model_ref = ray.put(model)
+            queue = list(todo)
+            last_draw = 0.0
+            while queue or in_flight:
+                while queue and len(in_flight) < workers:
+                    i = queue.pop(0)
+                    in_flight[task.remote(jobs[i], model_ref, settings, digests[i], threads, board)] = i
+                ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=0.5)
+                for ref in ready:
+                    i = in_flight.pop(ref)
+                    try:
+                        row = ray.get(ref)
+                    except ray.exceptions.RayError as exc:  # a crashed worker, a lost node
+                        row = failed_row(jobs[i], f"Ray task failed: {' '.join(str(exc).split())[:300]}")
+                    rows[i] = row
+                    if on_result:
+                        on_result(row)
+                now = time.perf_counter()
+                if progress and (ready or now - last_draw >= 0.5):
+                    frames, totals = ray.get(board.snapshot.remote())
+                    statuses = [r["status"] for r in rows.values()]
+                    display.update(frames, totals, statuses.count("done"), statuses.count("failed"),
+                                   statuses.count("skipped"))
+                    last_draw = now
+    except BaseException:
+        _cancel(ray, list(in_flight))
+        remove_temporaries(jobs)
+        raise
+    finally:
+        display.close()
+        result.wall_seconds = time.perf_counter() - start
+        if started_ray:
+            ray.shutdown()
+    result.rows = [rows[i] for i in range(len(jobs))]
+    return result
+
+
+__all__ = ["INSTALL_HINT", "import_ray", "RayOptions", "connect", "run_batch"]
