@@ -1,0 +1,135 @@
+"""Image sequences: which paths name one, their files in frame order, gaps in their numbering.
+
+A sequence is a folder of images (sorted by name, numbers in numeric order: ``frame2`` before
+``frame10``) or a printf pattern with one integer field such as ``frames/%05d.png``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import SteadyStyleError
+from .container import one_line
+
+__all__ = ["IMAGE_EXTENSIONS", "PRINTF_FIELD", "is_image_sequence", "pattern_regex", "missing_folder",
+           "sequence_files", "frame_numbers", "number_ranges", "sequence_gaps", "sequence_dir", "read_image"]
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+"""File extensions read as images in a folder or pattern sequence."""
+
+PRINTF_FIELD = re.compile(r"%(0?)(\d*)d")
+"""A printf integer field (``%d``, ``%05d``) in a file name pattern."""
+
+_NUMBERED = re.compile(r"\A(.*?)(\d+)(\D*)\Z")
+
+
+def is_image_sequence(path: str | os.PathLike) -> bool:
+    """True if ``path`` names an image sequence: an existing directory, a path ending in a
+    separator, or a string containing a printf integer field such as ``%05d`` or ``%d``."""
+    text = os.fspath(path)
+    return (
+        os.path.isdir(text)
+        or text.endswith(("/", os.sep))
+        or PRINTF_FIELD.search(os.path.basename(text)) is not None
+    )
+
+
+def _natural_key(name: str) -> list[object]:
+    """Sort key that orders ``frame2`` before ``frame10``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def pattern_regex(pattern_name: str, where: Path) -> re.Pattern[str]:
+    """Regex for the file names matched by a printf pattern with one ``%d`` field; group 1 is the
+    frame number."""
+    fields = list(PRINTF_FIELD.finditer(pattern_name))
+    if len(fields) != 1:
+        raise SteadyStyleError(
+            f"{where}: the file name pattern must contain exactly one integer field like %05d"
+        )
+    field = fields[0]
+    prefix, suffix = pattern_name[: field.start()], pattern_name[field.end() :]
+    return re.compile(re.escape(prefix) + r"(\d+)" + re.escape(suffix) + r"\Z")
+
+
+def missing_folder(path: Path, folder: Path) -> SteadyStyleError:
+    """The error for a sequence whose folder is not there: missing, or a file in its place."""
+    if folder.exists():
+        return SteadyStyleError(f"{path}: {folder} is a file, not a folder")
+    return SteadyStyleError(f"{path}: folder {folder} does not exist")
+
+
+def sequence_files(path: Path) -> list[Path]:
+    """The image files of a sequence input, in frame order."""
+    if path.is_dir():
+        files = [p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
+        return sorted(files, key=lambda p: _natural_key(p.name))
+    if not PRINTF_FIELD.search(path.name):  # "name/" given for a folder that is not one
+        raise missing_folder(path, path)
+    regex = pattern_regex(path.name, path)
+    folder = path.parent
+    if not folder.is_dir():
+        raise missing_folder(path, folder)
+    numbered = []
+    for entry in folder.iterdir():
+        match = regex.match(entry.name)
+        if match and entry.is_file():
+            numbered.append((int(match.group(1)), entry))
+    return [entry for _, entry in sorted(numbered)]
+
+
+def frame_numbers(files: list[Path]) -> list[int] | None:
+    """The frame numbers of a sequence's files when all share one ``prefix<number>suffix``
+    pattern (``f1.png`` … ``f10.png``), else ``None``."""
+    parts = [_NUMBERED.match(f.name) for f in files]
+    if not parts or not all(parts):
+        return None
+    if len({(m.group(1), m.group(3).lower()) for m in parts if m}) != 1:
+        return None
+    return [int(m.group(2)) for m in parts if m]
+
+
+def number_ranges(numbers: list[int], limit: int = 8) -> str:
+    """``[5, 7, 8, 9]`` → ``"5, 7–9"`` (at most ``limit`` runs, then ``…``)."""
+    runs: list[tuple[int, int]] = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], n)
+        else:
+            runs.append((n, n))
+    text = [str(a) if a == b else f"{a}–{b}" for a, b in runs[:limit]]
+    return ", ".join(text) + (", …" if len(runs) > limit else "")
+
+
+def sequence_gaps(files: list[Path]) -> list[int]:
+    """Frame numbers missing between the first and last file of a numbered sequence (sorted);
+    empty when the numbering is complete or the names carry no common numbering."""
+    numbers = frame_numbers(files)
+    if not numbers:
+        return []
+    present = set(numbers)
+    return [n for n in range(min(numbers), max(numbers) + 1) if n not in present]
+
+
+def sequence_dir(path: Path) -> Path:
+    """The folder an image sequence lives in (the path itself for a folder, else its parent)."""
+    return path.parent if PRINTF_FIELD.search(path.name) else path
+
+
+def read_image(file: Path, index: int) -> np.ndarray:
+    """Frame ``index`` of a sequence, the image ``file``, as H×W×3 uint8 RGB; a one-line error
+    naming the file when it cannot be read or decoded."""
+    try:
+        data = np.fromfile(file, dtype=np.uint8)
+    except OSError as error:
+        message = f"{file}: cannot read frame {index} ({one_line(error)})"
+        raise SteadyStyleError(message) from None
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None:
+        raise SteadyStyleError(f"{file}: frame {index} is not a readable image")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
