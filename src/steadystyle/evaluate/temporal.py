@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..stylizer import Stylizer, image_to_tensor, resize_image, working_size
+from ..backends import make_stylizer
+from ..stylizer import image_to_tensor, resize_image, working_size
 from ..train import data, losses
 from ..train.vgg import DEFAULT_LAYERS, make_loss_network
 from ..video import VideoReader
@@ -51,12 +52,16 @@ def style_grams(style_image: str | os.PathLike, layers: list[str], vgg, style_si
 
 def compare_models(models: dict[str, str | os.PathLike], style_image: str | os.PathLike,
                    clips: list[str | os.PathLike], max_frames: int = 60, max_side: int = 320,
-                   style_every: int = 10) -> dict:
-    """Static flicker and style loss of each model on each clip; returns a JSON-ready dict."""
+                   style_every: int = 10, backend: str = "torch") -> dict:
+    """Static flicker and style loss of each model on each clip; returns a JSON-ready dict.
+
+    backend: where the models run (on the CPU); ``torch`` by default, the backend the documented
+    comparisons were measured with.
+    """
     _, style_layers, _ = DEFAULT_LAYERS["vgg19"]
     vgg = make_loss_network("vgg19", style_layers)
     grams = style_grams(style_image, style_layers, vgg)
-    stylizers = {name: Stylizer(path, device="cpu") for name, path in models.items()}
+    stylizers = {name: make_stylizer(path, backend=backend, device="cpu") for name, path in models.items()}
     rows = []
     for clip in clips:
         frames = read_clip(clip, max_frames, max_side)
@@ -74,7 +79,7 @@ def compare_models(models: dict[str, str | os.PathLike], style_image: str | os.P
     summary = {name: {"static_flicker": float(np.mean([r[name]["static_flicker"] for r in rows])),
                       "style_loss": float(np.mean([r[name]["style_loss"] for r in rows]))} for name in models}
     return {"models": {k: str(v) for k, v in models.items()}, "style_image": Path(style_image).name,
-            "max_frames": max_frames, "max_side": max_side,
+            "max_frames": max_frames, "max_side": max_side, "backend": backend,
             "mask": "input grey difference blurred σ 2 px ≤ 2 grey levels, 4 px margin",
             "clips": rows, "mean": summary}
 
