@@ -46,7 +46,8 @@ def check_threshold(threshold: float) -> float:
 
 
 def check_kernel(name: str, kernel: int) -> int:
-    """``kernel`` (a square's side, px) as an int when it is odd and ≥ 1; a one-line error naming ``name`` otherwise."""
+    """``kernel`` (a square's side, px) as an int when it is odd and ≥ 1; a one-line error naming
+    ``name`` otherwise."""
     if isinstance(kernel, bool) or not isinstance(kernel, (int, np.integer)):
         raise SteadyStyleError(f"{name} must be an odd integer ≥ 1 (got {kernel!r})")
     if kernel < 1 or kernel % 2 == 0:

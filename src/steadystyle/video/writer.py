@@ -41,10 +41,11 @@ class VideoWriter:
     ``audio_from``: a file whose first audio stream is copied into the video (re-encoded as AAC
     only when the container cannot hold its codec).  PNG sequences carry no audio.
 
-    Atomic (:class:`~steadystyle.atomic.Staged`): everything goes to a hidden temporary beside the output, renamed into place by
-    :meth:`close`; on an exception or Ctrl-C inside ``with`` the temporary is deleted and nothing
-    under the output name is touched.  ``crf`` is the x264 quality (0 lossless .. 51, 18 is
-    visually lossless).  ``overwrite=False`` refuses an existing output.
+    Atomic (:class:`~steadystyle.atomic.Staged`): everything goes to a hidden temporary beside
+    the output, renamed into place by :meth:`close`; on an exception or Ctrl-C inside ``with`` the
+    temporary is deleted and nothing under the output name is touched.  ``crf`` is the x264
+    quality (0 lossless .. 51, 18 is visually lossless).  ``overwrite=False`` refuses an existing
+    output.
     """
 
     def __init__(
