@@ -17,6 +17,7 @@ from av.video.reformatter import ColorRange, Colorspace, Interpolation
 
 from ..atomic import Staged
 from ..errors import SteadyStyleError
+from ..frames import FrameError, check_frame
 from .audio import AUDIO_LEAD, AudioCopy
 from .container import one_line, open_container
 from .paths import VIDEO_EXTENSIONS, check_output_path, is_sequence_output
@@ -149,16 +150,15 @@ class VideoWriter:
     # -- writing -------------------------------------------------------------------------------
 
     def write(self, image: np.ndarray, time: float | None = None) -> None:
-        """Append one frame: ``image`` is ``(height, width, 3)`` uint8 RGB; ``time`` in seconds
-        (default ``index / fps``)."""
+        """Append one frame: ``image`` is ``(height, width, 3)`` uint8 RGB (else
+        :class:`~steadystyle.frames.FrameError`, a ValueError); ``time`` in seconds (default
+        ``index / fps``)."""
         if self._finished:
             raise RuntimeError(f"{self.path}: writer is closed")
-        image = np.asarray(image)
-        if image.dtype != np.uint8 or image.shape != (self.height, self.width, 3):
-            raise ValueError(
-                f"expected a ({self.height}, {self.width}, 3) uint8 RGB image, "
-                f"got {image.shape} {image.dtype}"
-            )
+        image = check_frame(np.asarray(image))
+        if image.shape != (self.height, self.width, 3):
+            raise FrameError(f"{self.path}: expected {self.width}×{self.height} frames (H×W×3 uint8 RGB), "
+                             f"got {image.shape[1]}×{image.shape[0]}")
         try:
             if self._sequence:
                 self._write_png(image)
