@@ -1,6 +1,6 @@
 """Box maths for compute that follows the motion: which regions of a frame to re-stylize.
 
-Pure functions on masks and :class:`~steadystyle.stabilize.base.Box` es, shared by any stabilizer
+Pure functions on masks and :class:`~steadystyle.geometry.Box` es, shared by any stabilizer
 that asks ``stylize(box)`` for regions instead of the whole frame, and by the stylizers that
 add network context around a region.  Coordinates are pixels, boxes end-exclusive.
 
@@ -13,6 +13,10 @@ The plan for one frame (:func:`plan_regions`):
 4. ``None`` (= stylize the whole frame) when the merged boxes cover more than ``max_fraction``
    of the frame: a region pass costs its area plus the network's context around it, so large
    regions are no faster than the full frame.
+
+``max_fraction`` is a stabilizer's *planning* knob (several boxes or one full pass?).  How one
+requested box is computed — a region pass, or cut from a full pass — is decided by the stylizer's
+one region policy, :func:`steadystyle.backends.base.region_crop`.
 """
 
 from __future__ import annotations
@@ -39,8 +43,6 @@ def foreground_boxes(foreground: np.ndarray) -> list[Box]:
         x, y, w, h = (int(v) for v in stats[i, :4])
         boxes.append(Box(y, y + h, x, x + w))
     return boxes
-
-
 
 
 
@@ -93,6 +95,3 @@ def plan_regions(foreground: np.ndarray, pad: int = 8, merge_gap: int = 32,
     if boxes_area(boxes) > max_fraction * height * width:
         return None
     return boxes
-
-
-
