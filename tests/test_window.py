@@ -37,14 +37,16 @@ def display():
         if REQUIRED:
             pytest.fail("Xvfb and xwd are required here (apt-get install xvfb x11-apps)")
         pytest.skip("Xvfb or xwd is not installed (apt-get install xvfb x11-apps)")
-    read, write = os.pipe()
-    server = subprocess.Popen([xvfb, "-displayfd", str(write), "-screen", "0", "320x240x24", "-nolisten", "tcp"],
-                              pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write)
+    for number in range(90, 190):  # a free display number: no lock file, no socket
+        if not (os.path.exists(f"/tmp/.X{number}-lock") or os.path.exists(f"/tmp/.X11-unix/X{number}")):
+            break
+    server = subprocess.Popen([xvfb, f":{number}", "-screen", "0", "320x240x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        number = os.read(read, 16).decode().strip()
-        os.close(read)
-        assert number.isdigit(), "Xvfb did not report its display"
+        deadline = time.monotonic() + 30
+        while subprocess.run(["xwd", "-root", "-silent", "-display", f":{number}"], capture_output=True).returncode:
+            assert server.poll() is None and time.monotonic() < deadline, "Xvfb did not start"
+            time.sleep(0.2)
         yield f":{number}"
     finally:
         server.terminate()
