@@ -110,3 +110,35 @@ def test_a_writer_by_name_that_recreates_the_file_still_gets_normal_permissions(
     umask = os.umask(0)
     os.umask(umask)
     assert path.read_bytes() == b"w" and stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+
+
+def test_a_staged_file_is_renamed_on_commit_and_deleted_on_discard(old):
+    from steadystyle.atomic import Staged
+
+    kept = Staged(old, keep_suffix=True)
+    assert kept.path.suffix == ".bin" and kept.path.parent == old.parent and kept.path.exists()
+    kept.path.write_bytes(b"encoded")
+    assert old.read_bytes() == OLD  # nothing under the name until commit
+    assert kept.commit() == old and old.read_bytes() == b"encoded" and leftovers(old.parent) == []
+    dropped = Staged(old)
+    dropped.path.write_bytes(b"half")
+    dropped.discard()
+    dropped.discard()  # twice is fine
+    assert old.read_bytes() == b"encoded" and leftovers(old.parent) == []
+    with pytest.raises(RuntimeError):
+        dropped.commit()
+
+
+def test_a_staged_folder_appears_whole_or_not_at_all(tmp_path):
+    from steadystyle.atomic import Staged
+
+    final = tmp_path / "frames"
+    staged = Staged(final, folder=True)
+    (staged.path / "000001.png").write_bytes(b"png")
+    assert not final.exists() and staged.path.name.startswith(".frames.tmp-")
+    staged.commit()
+    assert sorted(p.name for p in final.iterdir()) == ["000001.png"] and leftovers(tmp_path) == []
+    other = Staged(tmp_path / "more", folder=True)
+    (other.path / "x.png").write_bytes(b"x")
+    other.discard()
+    assert not (tmp_path / "more").exists() and leftovers(tmp_path) == []
