@@ -28,14 +28,15 @@ from .window import WindowSink
 from .sources import CameraSource, FileSource, Frame, Newest, Paced
 from .stabilize.base import method_names, params_dict
 from .stats import FrameLog, StatusLine, machine_description, percentiles, summarize_ms, write_json
-from .stylizer import resize_image
+from .fit import FIT_MODES, fit_image
 
 
 @dataclass
 class LiveOptions:
     """What ``steadystyle live`` does: the run (``spec``) and the live source and outputs.
 
-    size: (width, height) the frames are processed at.  styles: the styles keys 1–9 switch to in
+    size: (width, height) the frames are processed at; fit: how a camera of another aspect
+    ratio is fitted to it (``crop``, ``letterbox`` or ``stretch``).  styles: the styles keys 1–9 switch to in
     the window (each on the spec's backend and device).
     """
 
@@ -43,6 +44,7 @@ class LiveOptions:
     camera: int = 0
     input: str | None = None
     size: tuple[int, int] | None = (320, 240)
+    fit: str = "crop"
     window: bool = False
     virtual_camera: bool = False
     record: str | None = None
@@ -53,16 +55,18 @@ class LiveOptions:
 
 
 class Resized:
-    """Source adapter: frames scaled to ``size`` (width, height) when they differ."""
+    """Source adapter: frames fitted to ``size`` (width, height) when they differ, by ``fit``
+    (:data:`~steadystyle.fit.FIT_MODES`: crop to fill, letterbox, or stretch)."""
 
-    def __init__(self, source: Iterable[Frame], size: tuple[int, int] | None) -> None:
+    def __init__(self, source: Iterable[Frame], size: tuple[int, int] | None, fit: str = "crop") -> None:
         self.source = source
         self.size = size
+        self.fit = fit
 
     def __iter__(self):
         for frame in self.source:
             if self.size and (frame.image.shape[1], frame.image.shape[0]) != self.size:
-                frame.image = resize_image(frame.image, *self.size)
+                frame.image = fit_image(frame.image, *self.size, self.fit)
             yield frame
 
     def close(self) -> None:
@@ -81,7 +85,7 @@ def open_live_source(options: LiveOptions) -> tuple[Any, float]:
         source = CameraSource(options.camera, size=options.size)
         fps = source.fps
         paced = source
-    return Newest(Resized(paced, options.size)), fps
+    return Newest(Resized(paced, options.size, options.fit)), fps
 
 
 class EndOnError:
@@ -115,6 +119,8 @@ def check_live_options(options: LiveOptions) -> None:
         raise SteadyStyleError("--record needs --size WxH")
     if options.size:
         check_size(*options.size)
+    if options.fit not in FIT_MODES:
+        raise SteadyStyleError(f"unknown fit {options.fit!r}; choose {', '.join(FIT_MODES)}")
     check_paths({"--input": options.input}, {"--record": options.record, "--stats": options.stats})
     if options.record:
         from .video import check_output_path

@@ -268,23 +268,8 @@ class VirtualCameraSink:
     abort = close
 
 
-def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """``image`` scaled to fit ``width``×``height`` (aspect kept), centred on black; H×W×3 uint8."""
-    import cv2
-
-    h, w = image.shape[:2]
-    if (w, h) == (width, height):
-        return image
-    s = min(width / w, height / h)
-    nw, nh = max(1, round(w * s)), max(1, round(h * s))
-    scaled = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
-    out = np.zeros((height, width, 3), np.uint8)
-    y, x = (height - nh) // 2, (width - nw) // 2
-    out[y:y + nh, x:x + nw] = scaled
-    return out
-
-
 __all__ = ["side_by_side", "FileSink", "input_and_output", "MemorySink", "Tee", "Background", "WindowSink",
            "VirtualCameraSink", "virtual_camera_help", "letterbox", "VIRTUAL_CAMERA_SIZES"]
 
 from .window import WindowSink  # noqa: E402  (the live window; re-exported for existing imports)
+from .fit import letterbox  # noqa: E402  (re-exported for existing imports)

@@ -7,20 +7,11 @@ constructs it by name.
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
-
 from .backends.base import REGION_FULL_FRACTION, check_region, working_size
 from .backends.torch import TorchStylizer as Stylizer
 from .backends.torch import image_to_tensor, pad_to_4, pick_device, tensor_to_image
+from .fit import resize_image
 from .frames import check_frame
-
-
-def resize_image(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Resize an H×W×3 uint8 frame (area filter down, linear up)."""
-    h, w = image.shape[:2]
-    interp = cv2.INTER_AREA if width * height < w * h else cv2.INTER_LINEAR
-    return cv2.resize(image, (width, height), interpolation=interp)
 
 
 __all__ = ["Stylizer", "REGION_FULL_FRACTION", "pad_to_4", "check_frame", "check_region", "image_to_tensor",

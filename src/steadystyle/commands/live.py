@@ -19,6 +19,7 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def add_parser(sub) -> None:
+    from ..fit import FIT_MODES
     from .options import add_run_options, non_negative_float
 
     p = sub.add_parser("live", help="stylize a camera (or a file replayed in real time) live",
@@ -29,6 +30,8 @@ def add_parser(sub) -> None:
     add_run_options(p, working_size=False)
     p.add_argument("--styles", default=None, help="comma-separated styles for keys 1–9 in the window")
     p.add_argument("--size", type=_size, default=(320, 240), help="processing size WxH (default 320x240)")
+    p.add_argument("--fit", choices=FIT_MODES, default="crop",
+                   help="a camera of another aspect ratio: crop to fill (default), letterbox, or stretch")
     p.add_argument("--window", action="store_true", help="show an OpenCV window (keys: 1–9 style, m method, q quit)")
     p.add_argument("--virtual-camera", action="store_true", help="send to a virtual camera (pyvirtualcam)")
     p.add_argument("--record", default=None, metavar="OUT.mp4", help="also record the output (finalized on every stop)")
@@ -44,7 +47,7 @@ def run(args) -> int:
 
     styles = [s for s in (args.styles or "").split(",") if s]
     spec = run_spec(args, style=args.style or (styles[0] if styles else None))
-    options = LiveOptions(spec=spec, camera=args.camera, input=args.input, size=args.size, window=args.window,
+    options = LiveOptions(spec=spec, camera=args.camera, input=args.input, size=args.size, fit=args.fit, window=args.window,
                           virtual_camera=args.virtual_camera, record=args.record, duration=args.duration,
                           stats=args.stats, status=not args.quiet, styles=styles)
     stats = run_live(options)
