@@ -213,3 +213,15 @@ def test_an_out_of_tree_method_registers_and_runs_everywhere():
         assert isinstance(make_stabilizer("test-half"), Half)
     finally:
         METHODS.pop("test-half", None)
+
+
+@pytest.mark.parametrize("argv", [["demo", "--seconds", "1e9"], ["demo", "--seconds", "0"],
+                                  ["stylize", "a.mp4", "-o", "b.mp4", "--backend", "tensorrt"]])
+def test_out_of_range_values_are_one_line_before_any_work(argv, capsys):
+    from steadystyle.cli import main
+
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("steadystyle: error:")
