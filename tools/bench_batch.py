@@ -56,8 +56,9 @@ def bench_workers(inputs: list[str], style: str, method: str, max_side: int | No
 
     from steadystyle.batch import BatchSettings, RayOptions, plan, run_batch
     from steadystyle.pipeline import stylize_video
+    from steadystyle.spec import RunSpec
 
-    settings = BatchSettings(style=style, method=method, max_side=max_side)
+    settings = BatchSettings(RunSpec(style=style, backend="torch", method=method, max_side=max_side))
     runs: dict[str, list[float]] = {f"ray-{w}x{t}": [] for w, t in layouts}
     runs["serial"] = []
     frames = 0
@@ -78,8 +79,7 @@ def bench_workers(inputs: list[str], style: str, method: str, max_side: int | No
                 total = 0
                 for job in plan(inputs, out):
                     Path(job.output).parent.mkdir(parents=True, exist_ok=True)
-                    total += stylize_video(job.input, job.output, style, method, max_side=max_side,
-                                           progress=False).frames
+                    total += stylize_video(job.input, job.output, spec=settings.spec, progress=False).frames
                 runs["serial"].append(time.perf_counter() - t)
                 frames = total
                 for w, threads in layouts:

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_write_text
 from .plan import Job
 
 MARKER_VERSION = 1
@@ -62,29 +63,26 @@ def is_finished(job: Job, digest: str) -> bool:
 
 
 def write_marker(job: Job, digest: str, extra: dict[str, Any]) -> None:
-    """Write the done-marker atomically (temporary file, then rename), after the output exists."""
+    """Write the done-marker atomically (:func:`~steadystyle.atomic.atomic_write_text`: a temporary
+    ``..NAME.mp4.done.json.tmp-*``, then rename), after the output exists."""
     st = Path(job.output).stat()
     data = {"version": MARKER_VERSION, "digest": digest, "input": job.input, "output": job.output,
             "output_size": st.st_size, "output_mtime_ns": st.st_mtime_ns, **extra}
-    final = marker_path(job.output)
-    temp = final.with_name(final.name + f".tmp-{os.getpid()}")
-    try:
-        temp.write_text(json.dumps(data, indent=1))
-        os.replace(temp, final)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    atomic_write_text(marker_path(job.output), json.dumps(data, indent=1))
 
 
 def remove_temporaries(jobs: Iterable[Job]) -> list[Path]:
     """Delete temporaries that writers of these jobs' outputs may have left (``.NAME.mp4.tmp-*``
-    and marker temporaries); returns what was removed.  Finished outputs are not touched."""
+    and marker temporaries, also those of earlier versions); returns what was removed.  Finished
+    outputs are not touched."""
     removed = []
     for job in jobs:
         out = Path(job.output)
         if not out.parent.is_dir():
             continue
-        for pattern in (f".{glob.escape(out.name)}.tmp-*", f".{glob.escape(out.name)}.done.json.tmp-*"):
+        marker = marker_path(out).name
+        for pattern in (f".{glob.escape(out.name)}.tmp-*", f".{glob.escape(marker)}.tmp-*",
+                        f"{glob.escape(marker)}.tmp-*"):
             for temp in out.parent.glob(pattern):
                 try:
                     temp.unlink()
