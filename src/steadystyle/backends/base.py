@@ -31,6 +31,9 @@ REGION_FULL_FRACTION = 0.7
 
 #: The smallest ``max_side`` (pixels) any backend accepts.
 MIN_MAX_SIDE = 16
+#: Frames whose shorter side is below this (pixels) run the network scaled up to it and are
+#: scaled back: the network's reflection padding needs a few pixels on every side.
+MIN_WORK_SIDE = 16
 
 
 @runtime_checkable
@@ -61,9 +64,24 @@ class RegionStats:
     values: Any
 
 
+#: The working size (longer side, pixels) when none is given: frames larger than this (beyond
+#: 1080p) are stylized at this size and scaled back, so a 7000×7000 image cannot take the
+#: machine's memory; ``--max-side`` sets another.
+DEFAULT_MAX_SIDE = 1920
+
+
 def working_size(height: int, width: int, max_side: int | None) -> tuple[int, int]:
-    """(h, w) the network runs at: scaled so the longer side ≤ ``max_side``, aspect kept."""
-    if not max_side or max(height, width) <= max_side:
+    """(h, w) the network runs at: scaled so the longer side ≤ ``max_side`` (None:
+    :data:`DEFAULT_MAX_SIDE`), aspect kept."""
+    max_side = max_side or DEFAULT_MAX_SIDE
+    if min(height, width) < MIN_WORK_SIDE:  # too small for the network's padding: scale up
+        s = MIN_WORK_SIDE / min(height, width)
+        up = max(MIN_WORK_SIDE, round(height * s)), max(MIN_WORK_SIDE, round(width * s))
+        if max(up) > max(max_side, MIN_WORK_SIDE):
+            raise SteadyStyleError(f"a {width}×{height} frame is too thin to stylize (each side scaled to at least "
+                                   f"{MIN_WORK_SIDE} px would exceed {max_side} px)")
+        return up
+    if max(height, width) <= max_side:
         return height, width
     s = max_side / max(height, width)
     return max(1, round(height * s)), max(1, round(width * s))
@@ -141,5 +159,5 @@ class RegionStylizer:
         return np.rint(np.clip(y, 0, 255)).astype(np.uint8)
 
 
-__all__ = ["Stylizer", "RegionStylizer", "RegionStats", "REGION_FULL_FRACTION", "MIN_MAX_SIDE", "working_size",
+__all__ = ["Stylizer", "RegionStylizer", "RegionStats", "REGION_FULL_FRACTION", "MIN_MAX_SIDE", "DEFAULT_MAX_SIDE", "working_size",
            "check_max_side", "check_region", "region_crop"]
