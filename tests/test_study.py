@@ -9,12 +9,13 @@ import io
 import json
 import math
 import threading
+from pathlib import Path
 
 import pytest
 from helpers import make_clip
 
 from steadystyle.cli import main
-from steadystyle.web.study import Study, bradley_terry, prepare, results_from_votes, wilson_interval
+from steadystyle.web.study import Study, StudyError, bradley_terry, prepare, results_from_votes, wilson_interval
 
 
 def test_wilson_interval_matches_hand_computed_values():
@@ -100,34 +101,108 @@ def test_prepare_writes_stimuli_and_pairs(study_dir, tiny_style, tmp_path):
     assert main(["study", "results", str(tmp_path)]) == 2
 
 
-def test_votes_from_many_threads_at_once_are_all_stored(study_dir, tmp_path):
+def _copy(study_dir, tmp_path) -> Study:
     import shutil
 
     folder = tmp_path / "copy"
     shutil.copytree(study_dir, folder)
-    study = Study.open(folder)
-    pair = next(iter(study.pairs.values()))
+    return Study.open(folder)
+
+
+def _vote_all(study: Study, participant: str, choice: str = "left") -> list[dict]:
+    """Vote ``choice`` on every pair as ``participant``; returns the trials shown."""
+    trials = []
+    while not (trial := study.next_trial(participant))["done"]:
+        trials.append(trial)
+        study.vote({"participant": participant, "trial": trial["trial"], "choice": choice})
+    return trials
+
+
+def test_votes_from_many_threads_at_once_are_all_stored(study_dir, tmp_path):
+    study = _copy(study_dir, tmp_path)
     failures: list[BaseException] = []
 
-    def participant(n: int) -> None:
+    def participants(n: int) -> None:
         try:
-            for i in range(40):
-                study.vote({"participant": f"p{n}", "pair": pair.id, "round": pair.round,
-                            "left": "ab"[i % 2], "choice": "left"})
+            for _ in range(20):
+                _vote_all(study, study.join())
         except BaseException as exc:  # noqa: BLE001
             failures.append(exc)
 
-    threads = [threading.Thread(target=participant, args=(n,)) for n in range(6)]
+    threads = [threading.Thread(target=participants, args=(n,)) for n in range(6)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert failures == []
     votes = study.votes()
-    assert len(votes) == 240
-    # left alternates a/b and "left" always wins: each method won half
-    res = study.results()["rounds"][pair.round]
-    assert [r["wins"] for r in res["methods"]] == [120, 120]
+    assert len(votes) == 6 * 20 * len(study.pairs) == 240
+    # "left" always won, and the server drew the sides: each method won on its side's share
+    for rnd, entry in study.results()["rounds"].items():
+        wins = {r["method"]: r["wins"] for r in entry["methods"]}
+        shown_left = {m: sum(1 for v in votes if v["round"] == rnd and v["left_method"] == m) for m in wins}
+        assert wins == shown_left and sum(wins.values()) == 120
+
+
+def test_one_vote_per_participant_and_pair(study_dir, tmp_path):
+    study = _copy(study_dir, tmp_path)
+    alice = study.join()
+    trial = study.next_trial(alice, "stability")
+    vote = {"participant": alice, "trial": trial["trial"], "choice": "left"}
+    assert study.vote(vote)["stored"]
+    refused = 0
+    for _ in range(200):  # the attack of the issue: 200 identical votes
+        with pytest.raises(StudyError) as caught:
+            study.vote(vote)
+        refused += caught.value.status == 409
+    assert refused == 200 and len(study.votes()) == 1
+    with pytest.raises(StudyError) as caught:  # the client cannot say which side was left
+        study.vote({**vote, "left": "a"})
+    assert caught.value.status == 400 and "unknown field 'left'" in str(caught.value)
+    bob = study.join()
+    with pytest.raises(StudyError) as caught:  # nor vote with another participant's trial
+        study.vote({"participant": bob, "trial": trial["trial"], "choice": "left"})
+    assert caught.value.status == 403
+    with pytest.raises(StudyError) as caught:
+        study.next_trial("made-up-participant-id")
+    assert caught.value.status == 404
+    assert study.next_trial(alice, "stability")["done"]  # the stability pair is voted; none left there
+    assert not study.next_trial(alice)["done"]
+
+
+def test_sides_are_drawn_per_participant_on_the_server_and_ids_reveal_nothing(study_dir, tmp_path):
+    study = _copy(study_dir, tmp_path)
+    pair = next(p for p in study.pairs.values() if p.round == "stability")
+    secret = {pair.id, pair.clip, pair.a, pair.b, pair.a_file, pair.b_file, "-1-", "stability-"}
+    lefts, tokens = [], set()
+    for _ in range(200):
+        participant = study.join()
+        trial = study.next_trial(participant, "stability")
+        text = json.dumps(trial)
+        assert not any(word in text for word in secret), text
+        again = study.next_trial(participant, "stability")
+        assert again["trial"] == trial["trial"] and again["media"] == trial["media"]  # drawn once per participant
+        tokens.add(trial["trial"])
+        left_file = study.media(trial["trial"], "left")
+        right_file = study.media(trial["trial"], "right")
+        assert {left_file.name, right_file.name} == {Path(pair.a_file).name, Path(pair.b_file).name}
+        lefts.append(left_file.name == Path(pair.a_file).name)
+    assert len(tokens) == 200  # every participant's trial has its own token
+    assert 60 <= sum(lefts) <= 140, sum(lefts)  # both orders, about half each (p < 1e-6 outside)
+
+
+def test_results_are_hidden_until_a_participant_finishes(study_dir, tmp_path):
+    from steadystyle.web.study.routes import may_see_results
+
+    study = _copy(study_dir, tmp_path)
+    alice = study.join()
+    assert not may_see_results(study, {}) and not may_see_results(study, {"participant": alice})
+    trial = study.next_trial(alice)
+    study.vote({"participant": alice, "trial": trial["trial"], "choice": "right"})
+    assert not study.finished(alice) and not may_see_results(study, {"participant": alice})
+    _vote_all(study, alice)
+    assert study.finished(alice) and may_see_results(study, {"participant": alice})
+    assert may_see_results(study, {"key": study.key}) and not may_see_results(study, {"key": "x" * 22})
 
 
 def test_study_api_rejects_bad_votes_and_counts_good_ones(study_dir, tmp_path):
@@ -142,18 +217,20 @@ def test_study_api_rejects_bad_votes_and_counts_good_ones(study_dir, tmp_path):
 
     async def run() -> None:
         server = CallServer(ServerConfig(styles=["scream"], study_dir=str(folder)))
+        key = server.study.key
         async with TestClient(TestServer(server.app())) as client:
-            r = await client.get("/api/study/next", params={"participant": "alice", "round": "stability"})
+            alice = (await (await client.post("/api/study/join")).json())["participant"]
+            r = await client.get("/api/study/next", params={"participant": alice, "round": "stability"})
             trial = await r.json()
             assert r.status == 200 and trial["round"] == "stability" and trial["kind"] == "video"
             assert "frame-diff" not in json.dumps(trial) and "per-frame" not in json.dumps(trial)  # blind
             media = await client.get(trial["media"]["left"])
             assert media.status == 200 and len(await media.read()) > 0
-            good = {"participant": "alice", "pair": trial["pair"], "round": "stability", "left": trial["left"],
-                    "choice": "right"}
-            bad = [({**good, "pair": "nope"}, 404, "unknown pair"), ({**good, "choice": "middle"}, 400, "choice"),
-                   ({**good, "left": "c"}, 400, "left"), ({**good, "participant": "a b"}, 400, "participant"),
-                   ({**good, "round": "quality"}, 400, "round"), (["x"], 400, "JSON object")]
+            good = {"participant": alice, "trial": trial["trial"], "choice": "right"}
+            bad = [({**good, "trial": "nope-nope-nope-nope"}, 404, "unknown trial"),
+                   ({**good, "trial": "x"}, 400, "trial"), ({**good, "choice": "middle"}, 400, "choice"),
+                   ({**good, "left": "a"}, 400, "unknown field"), ({**good, "participant": "a b"}, 400, "participant"),
+                   (["x"], 400, "JSON object")]
             for body, status, words in bad:
                 r = await client.post("/api/study/vote", json=body)
                 assert r.status == status and words in (await r.json())["error"], body
@@ -161,24 +238,41 @@ def test_study_api_rejects_bad_votes_and_counts_good_ones(study_dir, tmp_path):
             assert r.status == 400 and "error" in await r.json()
             r = await client.post("/api/study/vote", data=b"x" * 5000)
             assert r.status == 413
-            for path, status in (("/api/study/next?participant=", 400), ("/api/study/next?participant=a&round=x", 400),
-                                 ("/study/media/nope/a", 404)):
+            for path, status in (("/api/study/next?participant=", 400), (f"/api/study/next?participant={alice}&round=x", 400),
+                                 ("/study/media/nope/a", 404), (f"/study/media/{trial['trial']}/a", 404)):
                 r = await client.get(path)
                 assert r.status == status and "error" in await r.json(), path
             r = await client.post("/api/study/vote", json=good)
-            assert r.status == 200 and (await r.json())["votes"] == 1
-            shown_right = "b" if trial["left"] == "a" else "a"
-            pair = server.study.pairs[trial["pair"]]
-            winner = pair.a if shown_right == "a" else pair.b
-            results = await (await client.get("/api/study/results")).json()
+            assert r.status == 200 and (await r.json())["votes_so_far"] == 1
+            r = await client.post("/api/study/vote", json=good)
+            assert r.status == 409 and "already voted" in (await r.json())["error"]
+            # a foreign page cannot vote (nor join) for a visitor
+            evil = {"Origin": "http://evil.example", "Content-Type": "text/plain"}
+            r = await client.post("/api/study/vote", data=json.dumps(good), headers=evil)
+            assert r.status == 403 and "refused" in (await r.json())["error"]
+            r = await client.post("/api/study/join", headers=evil)
+            assert r.status == 403
+            # results: hidden until alice voted on every pair, and the exports need the key
+            for path in ("/api/study/results", f"/api/study/results?participant={alice}", "/study/votes.csv",
+                         "/study/results.csv", f"/study/votes.csv?participant={alice}"):
+                r = await client.get(path)
+                assert r.status == 403 and "error" in await r.json(), path
+            rest = await (await client.get("/api/study/next", params={"participant": alice})).json()
+            r = await client.post("/api/study/vote", json={"participant": alice, "trial": rest["trial"], "choice": "left"})
+            assert (await r.json())["finished"] is True
+            assert (await (await client.get("/api/study/next", params={"participant": alice})).json())["done"]
+            pair_votes = {v["round"]: v for v in server.study.votes()}
+            winner = pair_votes["stability"]["winner"]
+            assert winner == pair_votes["stability"]["right_method"]  # alice picked the right side
+            results = await (await client.get("/api/study/results", params={"participant": alice})).json()
             rows = {row["method"]: row for row in results["rounds"]["stability"]["methods"]}
             assert rows[winner]["wins"] == 1 and rows[winner]["comparisons"] == 1
-            text = await (await client.get("/study/votes.csv")).text()
+            text = await (await client.get("/study/votes.csv", params={"key": key})).text()
             rows_csv = list(csv.DictReader(io.StringIO(text)))
-            assert len(rows_csv) == 1 and rows_csv[0]["winner"] == winner and rows_csv[0]["participant"] == "alice"
-            text = await (await client.get("/study/results.csv")).text()
+            assert len(rows_csv) == 2 and {r["participant"] for r in rows_csv} == {alice}
+            text = await (await client.get("/study/results.csv", params={"key": key})).text()
             table = list(csv.DictReader(io.StringIO(text)))
-            assert {(t["round"], t["method"], t["wins"]) for t in table if t["wins"] == "1"} == {("stability", winner, "1")}
+            assert ("stability", winner, "1") in {(t["round"], t["method"], t["wins"]) for t in table}
             for page in ("/study", "/study/results"):
                 r = await client.get(page)
                 assert r.status == 200 and "<html" in await r.text()

@@ -1,10 +1,15 @@
 """End to end in a real browser: Playwright drives headless Chromium whose fake camera plays a
 clip this test writes; the page calls ``steadystyle serve`` over WebRTC on loopback.
 
-Chromium comes from the system (Debian's ``chromium`` package, installed by ``.ci/run``) or from
-Playwright's own download; ``STEADYSTYLE_CHROMIUM`` names another binary.  Where no browser can
-be had the tests skip, saying why — unless ``STEADYSTYLE_REQUIRE_BROWSER=1`` (set by CI), where
-a missing browser is a failure."""
+The call connects on a loopback-only machine too: the server gathers its ICE candidate on
+127.0.0.1 (it serves there) and Chromium offers one with ``--allow-loopback-in-peer-connection``;
+on a machine with other interfaces every pair that carries the call is loopback on both ends
+(checked below from Chromium's own statistics).
+
+Chromium comes from the system (``/usr/bin/chromium``, Debian's package, installed by
+``.ci/run``) or from Playwright's own download; ``STEADYSTYLE_CHROMIUM`` names another binary.
+Where no browser can be had the tests skip, saying why — unless ``STEADYSTYLE_REQUIRE_BROWSER=1``
+(set by CI), where a missing browser is a failure."""
 
 from __future__ import annotations
 
@@ -66,6 +71,19 @@ def wait_for(page, expression: str, timeout: float = 20.0) -> None:
     page.wait_for_function(expression, timeout=timeout * 1000)
 
 
+PAIRS = """async () => {
+  const report = await window.steadystyle.pc.getStats();
+  const byId = {}; report.forEach((s) => { byId[s.id] = s; });
+  const pairs = [];
+  report.forEach((s) => {
+    if (s.type === "candidate-pair" && s.state === "succeeded") {
+      pairs.push([byId[s.localCandidateId].address, byId[s.remoteCandidateId].address, s.nominated]);
+    }
+  });
+  return pairs;
+}"""
+
+
 def test_call_in_chromium_paints_switches_style_and_frees_on_close(browser, two_styles):
     config = ServerConfig(styles=two_styles, spec=RunSpec(style="tiny", backend="torch", device="cpu"),
                           size="160x120")
@@ -99,6 +117,17 @@ def test_call_in_chromium_paints_switches_style_and_frees_on_close(browser, two_
         stats = page.evaluate("window.steadystyle.stats")
         assert stats["fps_out"] > 0 and stats["latency_ms"]["p95"] is not None
         assert page.inner_text("#latency") != "–"
+        # the page was told while the new style was prepared, and the notice is gone
+        assert page.evaluate("window.steadystyle.prepared") == ["other"]
+        assert page.evaluate("window.steadystyle.preparing") is None and page.inner_text("#notice") == ""
+        # all of the call is on loopback: the answer offers 127.0.0.1 only, and every pair that
+        # connected is loopback at both ends (Chromium pairs its LAN address too; the server
+        # answers no check from there)
+        answer = session.pc.localDescription.sdp
+        addresses = {line.split()[4] for line in answer.splitlines() if line.startswith("a=candidate:")}
+        assert addresses == {"127.0.0.1"}, addresses
+        pairs = page.evaluate(PAIRS)
+        assert pairs and all(local == remote == "127.0.0.1" for local, remote, _ in pairs), pairs
         # closing the page frees the peer connection, the worker thread and the session
         page.close()
         deadline = time.monotonic() + 15
@@ -109,7 +138,30 @@ def test_call_in_chromium_paints_switches_style_and_frees_on_close(browser, two_
         assert errors == []
 
 
-def test_study_vote_in_chromium_is_stored_and_counted(browser, tiny_style, tmp_path):
+def test_gathering_that_never_finishes_stops_with_a_clear_message(browser, two_styles):
+    config = ServerConfig(styles=two_styles, spec=RunSpec(style="tiny", backend="torch", device="cpu"),
+                          gather_timeout=1.0)
+    with ServerThread(CallServer(config)) as srv:
+        page = browser.new_page()
+        # a browser whose ICE gathering hangs (a blocked network stack): it never reports "complete"
+        page.add_init_script("""
+          Object.defineProperty(RTCPeerConnection.prototype, "iceGatheringState", { get() { return "gathering"; } });
+        """)
+        page.goto(srv.url + "/")
+        wait_for(page, "window.steadystyle && window.steadystyle.ready")
+        started = time.monotonic()
+        page.click("#start")
+        wait_for(page, "window.steadystyle.errors.length > 0", timeout=10)
+        waited = time.monotonic() - started
+        message = page.inner_text("#error")
+        assert "no network path within 1 s" in message and "ICE gathering did not finish" in message, message
+        assert 0.9 <= waited < 8, waited
+        assert page.inner_text("#state") == "no network path" and not page.is_disabled("#start")
+        assert srv.server.sessions == {}  # nothing was offered
+        page.close()
+
+
+def test_study_in_chromium_is_blind_one_vote_per_pair_and_results_after_the_end(browser, tiny_style, tmp_path):
     from helpers import make_clip
 
     from steadystyle.web.study import Study, prepare
@@ -122,25 +174,37 @@ def test_study_vote_in_chromium_is_stored_and_counted(browser, tiny_style, tmp_p
         page = browser.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(srv.url + "/study/results")  # nothing to see before voting
+        wait_for(page, "window.resultsReady === 'hidden'")
+        assert "once you have voted on all 2 pairs" in page.inner_text("#summary")
         page.goto(srv.url + "/study")
         page.select_option("#round", "stability")
         wait_for(page, "window.study.ready && window.study.trial && window.study.trial.round === 'stability'")
         trial = page.evaluate("window.study.trial")
+        assert set(trial) >= {"trial", "media", "prompt"} and "pair" not in trial and "left" not in trial
         assert page.locator("#left-media video").count() == 1
         wait_for(page, "document.querySelector('#left-media video').readyState >= 2")  # the stimulus plays
+        assert page.is_hidden("#results-link")
         page.click("#right")
-        wait_for(page, "window.study.votes === 1 && !window.study.busy")  # the next pair is shown
+        wait_for(page, "window.study.votes === 1 && !window.study.busy && window.study.done")  # no stability pair left
+        page.select_option("#round", "")
+        wait_for(page, "window.study.trial && window.study.trial.round === 'quality'")
         page.keyboard.press("ArrowLeft")
-        wait_for(page, "window.study.votes === 2")
+        wait_for(page, "window.study.votes === 2 && window.study.finished")
+        assert page.is_visible("#results-link")
         votes = Study.open(tmp_path / "study").votes()
-        assert len(votes) == 2
-        first = votes[0]
-        pair = srv.server.study.pairs[trial["pair"]]
-        right = pair.b if trial["left"] == "a" else pair.a
-        assert first["pair"] == trial["pair"] and first["winner"] == right and first["right_method"] == right
-        page.goto(srv.url + "/study/results")
+        assert len(votes) == 2 and {v["round"] for v in votes} == {"stability", "quality"}
+        first = next(v for v in votes if v["round"] == "stability")
+        assert first["winner"] == first["right_method"]  # the right side won, as the server recorded it
+        # the same participant cannot vote again on a pair it already voted on
+        again = page.evaluate("""async (t) => (await fetch("/api/study/vote", {method: "POST",
+            headers: {"Content-Type": "application/json"},
+            body: JSON.stringify({participant: window.study.participant, trial: t, choice: "left"})})).status""",
+                              trial["trial"])
+        assert again == 409 and len(Study.open(tmp_path / "study").votes()) == 2
+        page.click("#results-link")
         wait_for(page, "window.resultsReady === true")
         cells = page.locator("table[data-round=stability] tr td:nth-child(3)").all_inner_texts()
-        assert sorted(int(c) for c in cells) == [2, 2]  # both methods were in both comparisons
+        assert sorted(int(c) for c in cells) == [1, 1]  # both methods were in the one comparison
         page.close()
         assert errors == []

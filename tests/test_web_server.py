@@ -16,7 +16,7 @@ pytest.importorskip("aiortc", reason="the web extra is not installed (pip instal
 
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 from web_helpers import (ServerThread, SlowIdentity, coded_image, decode_index, make_coded_track,  # noqa: E402
-                         open_call, rss_mb)
+                         open_call, rss_mb, udp_sockets)
 
 from steadystyle.spec import RunSpec  # noqa: E402
 from steadystyle.stats import percentiles  # noqa: E402
@@ -120,6 +120,114 @@ def test_too_many_calls_are_refused_with_503(two_styles):
             assert len(server.sessions) == 1
 
     asyncio.run(main())
+
+
+def test_the_call_limit_holds_for_30_offers_at_once(two_styles):
+    """The issue's attack: 30 simultaneous offers against --max-calls 4 all got 200."""
+    async def main() -> None:
+        server = CallServer(config_for(two_styles, max_sessions=4))
+        async with TestClient(TestServer(server.app())) as client:
+            sdp = await _offer_sdp()
+            replies = await asyncio.gather(*(client.post("/offer", json={"type": "offer", "sdp": sdp})
+                                             for _ in range(30)))
+            statuses = sorted(r.status for r in replies)
+            assert statuses == [200] * 4 + [503] * 26, statuses
+            assert len(server.sessions) == 4 and not server._reserved
+            assert sum(s.worker_alive for s in server.sessions.values()) == 4
+            # a refused or failed offer gives its slot back; a closed call frees one
+            bad = await client.post("/offer", json={"type": "offer", "sdp": await _no_video_sdp()})
+            assert bad.status == 503
+            sid = next(iter(server.sessions))
+            assert (await client.delete(f"/api/session/{sid}")).status == 200
+            bad = await client.post("/offer", json={"type": "offer", "sdp": await _no_video_sdp()})
+            assert bad.status == 400 and len(server.sessions) == 3 and not server._reserved
+            assert (await client.post("/offer", json={"type": "offer", "sdp": sdp})).status == 200
+
+    asyncio.run(main())
+
+
+def test_requests_from_a_foreign_origin_are_refused(two_styles):
+    async def main() -> None:
+        server = CallServer(config_for(two_styles))
+        async with TestClient(TestServer(server.app())) as client:
+            sdp = await _offer_sdp()
+            body = json.dumps({"type": "offer", "sdp": sdp})
+            own = f"http://{client.host}:{client.port}"
+            for origin, host in (("http://evil.example", None), ("null", None), (own.replace("http:", "https:"), None),
+                                 ("http://evil.example:80", "evil.example:80")):  # DNS rebinding: its own host
+                headers = {"Origin": origin, "Content-Type": "text/plain"}
+                if host:
+                    headers["Host"] = host
+                r = await client.post("/offer", data=body, headers=headers)
+                assert r.status == 403 and "refused" in (await r.json())["error"], origin
+            assert server.sessions == {}  # no slot was taken
+            r = await client.get("/api/config", headers={"Origin": "http://evil.example"})
+            assert r.status == 200  # reading the page's settings is harmless
+            r = await client.post("/offer", data=body, headers={"Origin": own, "Content-Type": "text/plain"})
+            assert r.status == 200 and len(server.sessions) == 1  # the server's own page
+            sid = next(iter(server.sessions))
+            r = await client.post(f"/api/session/{sid}/control", json={"strength": 0.5},
+                                  headers={"Origin": "http://evil.example"})
+            assert r.status == 403 and server.sessions[sid].controls["strength"] == 1.0
+            r = await client.delete(f"/api/session/{sid}", headers={"Origin": "http://evil.example"})
+            assert r.status == 403 and sid in server.sessions
+
+    asyncio.run(main())
+
+
+def test_ice_stays_on_the_serving_interface():
+    from steadystyle.web.ice import allowed, ice_addresses, keep_candidates, networks
+
+    assert ice_addresses("127.0.0.1") == ice_addresses("localhost") == ("127.0.0.1",)
+    assert ice_addresses("::1") == ("::1",) and ice_addresses("[::1]") == ("::1",)
+    assert ice_addresses("192.0.2.7") == ("192.0.2.7",)
+    assert ice_addresses("0.0.0.0") is None and ice_addresses("::") is None and ice_addresses("") is None
+    loop = networks(["127.0.0.1"])
+    assert allowed("127.0.0.1", loop) and allowed("127.1.2.3", loop)
+    assert not allowed("192.0.2.2", loop) and not allowed("::1", loop) and not allowed("host.local", loop)
+    offer = "\r\n".join(["v=0", "m=video 9 UDP/TLS/RTP/SAVPF 96",
+                          "a=candidate:1 1 udp 2122194687 127.0.0.1 36183 typ host generation 0",
+                          "a=candidate:2 1 udp 2122063615 192.0.2.2 45613 typ host generation 0",
+                          "a=candidate:3 1 udp 2122267903 ::1 36394 typ host generation 0",
+                          "a=candidate:4 1 udp 2122063615 3f1c2a5e-aaaa.local 45614 typ host generation 0",
+                          "a=end-of-candidates", ""])
+    kept = keep_candidates(offer, ["127.0.0.1"])
+    assert [line.split()[4] for line in kept.split("\r\n") if line.startswith("a=candidate")] == ["127.0.0.1"]
+    assert "a=end-of-candidates" in kept and kept.startswith("v=0\r\nm=video")
+    assert keep_candidates(offer, None) == offer
+    lan = keep_candidates(offer, ["192.0.2.2"])  # on a LAN address: that subnet (and mDNS names) only
+    assert [line.split()[4] for line in lan.split("\r\n") if line.startswith("a=candidate")][0] == "192.0.2.2"
+    assert "127.0.0.1" not in lan
+
+
+def test_a_call_gathers_on_loopback_only_and_its_sockets_stay_there(two_styles):
+    """The server's peer connections bind and answer on 127.0.0.1 only, even here where other
+    interfaces exist; a Python peer restricted the same way connects to it."""
+    from steadystyle.web.ice import gather_on
+
+    with ServerThread(CallServer(config_for(two_styles))) as srv:
+        async def main() -> None:
+            with gather_on(None):  # the client side offers every interface, as a browser would
+                from aiortc import RTCConfiguration, RTCPeerConnection
+
+                probe = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+                probe.addTrack(make_coded_track())
+                await probe.setLocalDescription(await probe.createOffer())
+                offered = {line.split()[4] for line in probe.localDescription.sdp.splitlines()
+                           if line.startswith("a=candidate:")}
+                await probe.close()
+            track = make_coded_track()
+            before = udp_sockets()
+            pc, remote, answer, _ = await open_call(srv.url, track)
+            await asyncio.wait_for(remote, 10)
+            answered = {line.split()[4] for line in answer["sdp"].splitlines() if line.startswith("a=candidate:")}
+            assert answered == {"127.0.0.1"}, answered
+            opened = udp_sockets() - before  # the client's and the server's (both in this process)
+            assert opened and all(ip == "127.0.0.1" for ip, _ in opened), opened
+            print(f"the client could offer {sorted(offered)}; the call's sockets: {sorted(opened)}")
+            await pc.close()
+
+        asyncio.run(main())
 
 
 def _lower(image: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import threading
 import time
 
 import numpy as np
@@ -21,7 +22,7 @@ from steadystyle.spec import RunSpec  # noqa: E402
 from steadystyle.web.session import Arrival, CallSession  # noqa: E402
 from steadystyle.web.stylizers import StylizerCache  # noqa: E402
 
-SLOW_S = 0.5  # one network pass of the style call A switches to (s)
+SLOW_S = 2.0  # one network pass of the style call A switches to (s): long beside scheduling noise
 BUILD_S = 1.0  # building that style (s), as an ONNX export would take
 
 
@@ -35,9 +36,15 @@ class NoPeer:
 
 
 class Inverted(SlowIdentity):
-    """A slow "style" that paints the negative: its frames are told apart from the identity's."""
+    """A slow "style" that paints the negative: its frames are told apart from the identity's.
+    ``running`` is set when a pass starts."""
+
+    def __init__(self, delay: float, name: str) -> None:
+        super().__init__(delay, name)
+        self.running = threading.Event()
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
+        self.running.set()
         return 255 - super().__call__(image)
 
 
@@ -87,11 +94,17 @@ def test_a_style_switch_on_one_call_does_not_delay_another_calls_frames():
         switch_at = time.perf_counter()
         changed = await a.change({"style": "slow"}, stylizers, told.append)
         answered = time.perf_counter()
-        await asyncio.sleep(4 * SLOW_S)  # A now runs the slow style
+        slow = await stylizers.get("slow")
+        while not slow.running.is_set():  # A is now inside a slow pass ...
+            await asyncio.sleep(0.005)
         again: list[dict] = []
-        await a.change({"style": "fast"}, stylizers, again.append)
+        await a.change({"style": "fast"}, stylizers, again.append)  # ... and is told to switch back
+        await asyncio.sleep(0.5)
+        slow.running.clear()
         await a.change({"style": "slow"}, stylizers, again.append)  # built already: no waiting
-        await asyncio.sleep(2 * SLOW_S)
+        while not slow.running.is_set():
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(SLOW_S + 0.3)  # that pass is out
         end = time.perf_counter()
         stop.set()
         await feeder
@@ -117,10 +130,11 @@ def test_a_style_switch_on_one_call_does_not_delay_another_calls_frames():
     gaps_b = np.diff([switch_at, *window, end])
     gaps_loop = np.diff([t for t in r["ticks"] if switch_at - 0.1 <= t <= end])
     # while A prepared and ran a style whose passes take SLOW_S, B kept its pace and so did the
-    # camera frames the event loop delivers: no gap of even half a slow pass
-    assert gaps_b.max() < SLOW_S / 2, gaps_b.max()
+    # camera frames the event loop delivers: no gap of even half a slow pass (a control that
+    # waited for A's running pass on the event loop would stall both by up to SLOW_S)
+    assert gaps_b.max() < SLOW_S / 2, (gaps_b.max(), gaps_loop.max(), int(np.argmax(gaps_b)), len(gaps_b))
     assert gaps_loop.max() < SLOW_S / 2, gaps_loop.max()
     assert len(window) > 0.6 * 30 * (end - switch_at), len(window)  # B processed nearly every frame
     slow_a = [ms for ms in a.log.stylize_ms if ms >= SLOW_S * 900]
-    assert len(slow_a) >= 3  # A did run slow passes during that time
+    assert len(slow_a) >= 2  # A did run slow passes during that time
     assert not a.worker_alive and not b.worker_alive

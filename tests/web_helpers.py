@@ -231,3 +231,37 @@ class browser_or_skip:
     def __exit__(self, *exc: object) -> None:
         self.browser.close()
         self.pw.stop()
+
+
+def udp_sockets() -> set[tuple[str, int]]:
+    """(local address, port) of every UDP socket this process holds (Linux: /proc/net/udp{,6})."""
+    import ipaddress
+    import os
+    import socket
+    import struct
+
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = set()
+    for table, width in (("/proc/net/udp", 8), ("/proc/net/udp6", 32)):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[9] not in inodes:
+                continue
+            hexaddr, hexport = fields[1].split(":")
+            raw = bytes.fromhex(hexaddr)
+            # the kernel prints each 32-bit word in host byte order
+            words = b"".join(struct.pack("=I", struct.unpack(">I", raw[i:i + 4])[0]) for i in range(0, len(raw), 4))
+            address = socket.inet_ntop(socket.AF_INET if width == 8 else socket.AF_INET6, words)
+            found.add((str(ipaddress.ip_address(address)), int(hexport, 16)))
+    return found

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 
 def add_parser(sub) -> None:
-    from ..cli import _positive_int
+    from ..backends import BACKENDS
+    from .options import max_side
 
     p = sub.add_parser("study", help="the stability/quality user study: prepare stimuli, show results",
                        description="Pairs of stylized clips of the same input; people pick the steadier video or "
@@ -17,7 +18,9 @@ def add_parser(sub) -> None:
                       help="comma-separated methods to compare (default: every registered method)")
     prep.add_argument("--style", default=None, help="shipped style name or model file")
     prep.add_argument("-o", "--output", required=True, metavar="STUDY_DIR", help="an empty or new folder")
-    prep.add_argument("--max-side", type=_positive_int, default=None, help="network working size (longer side)")
+    prep.add_argument("--max-side", type=max_side, default=None, help="network working size (longer side, pixels)")
+    prep.add_argument("--backend", default="auto", choices=BACKENDS,
+                      help="where the network runs (default auto: the fastest installed for the device)")
     prep.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     prep.add_argument("--quiet", action="store_true", help="no progress bars")
     prep.set_defaults(run=run_prepare)
@@ -36,7 +39,7 @@ def run_prepare(args) -> int:
 
     methods = [m for m in (args.methods or "").split(",") if m] or method_names()
     manifest = prepare(args.clips, methods, args.style or default_style(), args.output, max_side=args.max_side,
-                       device=args.device, progress=not args.quiet)
+                       device=args.device, backend=args.backend, progress=not args.quiet)
     print(f"study: {len(manifest['pairs'])} pairs ({len(manifest['clips'])} clips × {len(methods)} methods, "
           f"stability and quality rounds) in {args.output}; play it with: steadystyle serve --study {args.output}")
     return 0
@@ -44,16 +47,16 @@ def run_prepare(args) -> int:
 
 def run_results(args) -> int:
     import json
-    from pathlib import Path
 
+    from ..atomic import atomic_write_text
     from ..web.study import Study, results_csv, votes_csv
 
     study = Study.open(args.study_dir)
     results = study.results()
     if args.csv:
-        Path(args.csv).write_text(results_csv(results))
+        atomic_write_text(args.csv, results_csv(results))
     if args.votes_csv:
-        Path(args.votes_csv).write_text(votes_csv(study.votes()))
+        atomic_write_text(args.votes_csv, votes_csv(study.votes()))
     if args.json:
         print(json.dumps(results, indent=2))
         return 0

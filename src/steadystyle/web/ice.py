@@ -12,7 +12,9 @@ Here:
   variable read by a wrapper around aioice's function, installed once; outside it aioice
   behaves as shipped);
 - :func:`keep_candidates` drops from a remote SDP the candidates outside the allowed networks,
-  so no check is ever sent elsewhere (and, on loopback, no mDNS name is resolved on the LAN).
+  so no check is ever sent elsewhere (and, on loopback, no mDNS name is resolved on the LAN);
+  checks that arrive from outside them are dropped too (:func:`install`) — a browser pairs its
+  LAN address with our loopback candidate, and answering it would send to the LAN address.
 
 Chromium offers a loopback candidate only with ``--allow-loopback-in-peer-connection``.
 """
@@ -79,8 +81,28 @@ def _prefix(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> int:
     return ip.max_prefixlen
 
 
+def allowed(address: str, nets: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    """Whether the IP ``address`` lies in one of ``nets`` (a host name never does)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip.version == net.version and ip in net for net in nets)
+
+
 def install() -> None:
-    """Wrap :func:`aioice.ice.get_host_addresses` once so :func:`gather_on` can restrict it."""
+    """Wrap aioice once so that :func:`gather_on` restricts a connection gathered inside it.
+
+    - :func:`aioice.ice.get_host_addresses`: only the allowed addresses are gathered;
+    - ``Connection.gather_candidates`` notes the allowed networks on the connection;
+    - ``Connection.request_received``: a check from outside those networks is dropped, so no
+      peer-reflexive candidate (and no reply) is ever made for another interface;
+    - ``Connection._add_remote_candidate``: a remote candidate outside them is ignored.
+
+    Connections gathered outside :func:`gather_on` behave as aioice ships them.
+    """
     import aioice.ice as ice
 
     original = ice.get_host_addresses
@@ -95,6 +117,31 @@ def install() -> None:
 
     get_host_addresses.steadystyle_wrapped = True  # type: ignore[attr-defined]
     ice.get_host_addresses = get_host_addresses
+    connection = ice.Connection
+    gather, request, add_remote = (connection.gather_candidates, connection.request_received,
+                                   connection._add_remote_candidate)
+
+    async def gather_candidates(self, *args, **kwargs):
+        chosen = _ADDRESSES.get()
+        if chosen is not None:
+            self.steadystyle_networks = networks(chosen)
+        return await gather(self, *args, **kwargs)
+
+    def request_received(self, message, addr, protocol, *args, **kwargs):
+        nets = getattr(self, "steadystyle_networks", None)
+        if nets is not None and not allowed(addr[0], nets):
+            return None
+        return request(self, message, addr, protocol, *args, **kwargs)
+
+    def _add_remote_candidate(self, remote_candidate, network_host, *args, **kwargs):
+        nets = getattr(self, "steadystyle_networks", None)
+        if nets is not None and not allowed(network_host, nets):
+            return None
+        return add_remote(self, remote_candidate, network_host, *args, **kwargs)
+
+    connection.gather_candidates = gather_candidates
+    connection.request_received = request_received
+    connection._add_remote_candidate = _add_remote_candidate
 
 
 @contextlib.contextmanager
@@ -137,4 +184,4 @@ def keep_candidates(sdp: str, addresses: Sequence[str] | None) -> str:
     return newline.join(kept)
 
 
-__all__ = ["ice_addresses", "gather_on", "keep_candidates", "networks", "install"]
+__all__ = ["ice_addresses", "gather_on", "keep_candidates", "networks", "allowed", "install"]

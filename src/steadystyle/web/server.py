@@ -324,6 +324,9 @@ def serve(config: ServerConfig, port: int = 8080, cert: str | None = None, key: 
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
     print(f"steadystyle serve: open {scheme}://{shown}:{port}/ (Ctrl-C stops)"
           + (f"; study at {scheme}://{shown}:{port}/study" if server.study is not None else ""), flush=True)
+    if server.study is not None:
+        print(f"study results for you (the key is new each start): "
+              f"{scheme}://{shown}:{port}/study/results?key={server.study.key}", flush=True)
     if host not in ("127.0.0.1", "localhost", "::1") and context is None:
         print("note: browsers give the camera only to https:// or localhost pages; use --cert/--key", flush=True)
     web.run_app(server.app(), host=host, port=port, ssl_context=context, print=None)

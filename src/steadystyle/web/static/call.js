@@ -4,7 +4,7 @@
 const $ = (id) => document.getElementById(id);
 const state = {
   pc: null, channel: null, stream: null, session: null, state: "idle",
-  stats: null, controls: null, errors: [], framesShown: 0, fpsShown: 0,
+  stats: null, controls: null, errors: [], framesShown: 0, fpsShown: 0, preparing: null, prepared: [],
 };
 window.steadystyle = state;  // for the browser tests and the curious
 
@@ -43,17 +43,29 @@ function sendControl(change) {
   }
 }
 
-function waitIceGathering(pc) {
+// Resolves when ICE gathering completes; rejects with a clear message after `seconds`.
+function waitIceGathering(pc, seconds) {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const check = () => {
       if (pc.iceGatheringState === "complete") {
         pc.removeEventListener("icegatheringstatechange", check);
+        clearTimeout(timer);
         resolve();
       }
     };
+    const timer = setTimeout(() => {
+      pc.removeEventListener("icegatheringstatechange", check);
+      reject(new Error(`the browser found no network path within ${seconds} s (ICE gathering did not finish); ` +
+                       "check that WebRTC is not blocked by a browser setting, extension or firewall, then try again"));
+    }, seconds * 1000);
     pc.addEventListener("icegatheringstatechange", check);
   });
+}
+
+function showPreparing(style) {
+  state.preparing = style;
+  $("notice").textContent = style ? `preparing style ${style}… (the first use of a style can take a few seconds)` : "";
 }
 
 function countShownFrames(video) {
@@ -81,9 +93,14 @@ function onMessage(event) {
     $("network").textContent = msg.network_ms == null ? "–" : msg.network_ms;
     $("dropped").textContent = msg.dropped;
     if (msg.error) showError(msg.error);
+  } else if (msg.type === "preparing") {
+    state.prepared.push(msg.style);
+    showPreparing(msg.style);
   } else if (msg.type === "controls") {
     state.controls = msg.controls;
+    if (state.preparing && msg.controls.style === state.preparing) showPreparing(null);
   } else if (msg.type === "error") {
+    if (state.preparing) showPreparing(null);
     showError(msg.error);
   }
 }
@@ -123,7 +140,12 @@ async function start() {
   pc.onconnectionstatechange = () => setState(pc.connectionState);
   setState("connecting");
   await pc.setLocalDescription(await pc.createOffer());
-  await waitIceGathering(pc);
+  try {
+    await waitIceGathering(pc, (state.config && state.config.gather_timeout_s) || 10);
+  } catch (e) {
+    showError(e.message);
+    await stop(); setState("no network path"); return;
+  }
   const response = await fetch("/offer", {
     method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type, ...controls() }),
