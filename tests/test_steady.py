@@ -1,0 +1,156 @@
+"""The steady stabilizer on small hand-made frames: what the method promises, claim by claim."""
+
+import cv2
+import numpy as np
+import pytest
+
+from steadystyle.errors import SteadyStyleError
+from steadystyle.stabilize.base import make_stabilizer, method_names
+from steadystyle.stabilize.steady import SteadyParams, SteadyStabilizer, camera_moved_everywhere, compose_flow
+from steadystyle.geometry import Box
+
+
+def texture(h, w, seed, sigma=3.0):
+    """Smooth random texture (H×W×3 uint8) that optical flow can track."""
+    noise = np.random.default_rng(seed).integers(0, 256, (h, w, 3)).astype(np.float32)
+    return np.clip(cv2.GaussianBlur(noise, (0, 0), sigma) * 3 - 255, 0, 255).astype(np.uint8)
+
+
+BACKGROUND = texture(96, 128, 1)
+PATCH = texture(32, 32, 2)
+
+
+def scene(x, y=32, patch=PATCH):
+    """The still background with the patch at column ``x`` (96×128×3 uint8)."""
+    f = BACKGROUND.copy()
+    f[y:y + patch.shape[0], x:x + patch.shape[1]] = patch
+    return f
+
+
+class Net:
+    """A stand-in network whose texture changes every frame: S(t) = 255 − I(t) + 12·(t mod 2).
+
+    A method that re-stylizes a pixel shows the jump of 12 grey levels; one that keeps or carries
+    it does not.  Counts the pixels it was asked for."""
+
+    def __init__(self):
+        self.t, self.pixels, self.calls = 0, 0, 0
+
+    def bind(self, frame):
+        t = self.t
+        self.t += 1
+
+        def stylize(box=None):
+            self.calls += 1
+            out = np.clip(255 - frame.astype(int) + 12 * (t % 2), 0, 255).astype(np.uint8)
+            self.pixels += out.shape[0] * out.shape[1] if box is None else box.area
+            return out if box is None else out[box.slices()].copy()
+        return stylize
+
+    def frame_output(self, frame, t):
+        return np.clip(255 - frame.astype(int) + 12 * (t % 2), 0, 255).astype(np.uint8)
+
+
+def play(stab, frames, net=None):
+    net = net or Net()
+    return [stab(f, net.bind(f)) for f in frames], net
+
+
+def test_is_registered_with_a_steadiness_control_and_checks_its_parameters():
+    assert "steady" in method_names()
+    assert isinstance(make_stabilizer("steady", steadiness=0.3), SteadyStabilizer)
+    for bad in (dict(steadiness=1.5), dict(steadiness=-0.1), dict(flow_preset="slow"), dict(key_frames=0),
+                dict(flow_side=8), dict(photo_factor=float("nan"))):
+        with pytest.raises(SteadyStyleError):
+            SteadyParams(**bad)
+
+
+def test_still_background_stays_bit_frozen_and_costs_only_the_moving_box():
+    frames = [scene(16 + 2 * t) for t in range(10)]
+    outs, net = play(SteadyStabilizer(), frames)
+    keep = np.ones((96, 128), bool)
+    keep[8:88, :] = False  # 24 px above and below the patch's rows stay out
+    for o in outs[1:]:
+        assert np.array_equal(o[keep], outs[0][keep])  # the paper's exact freeze: not one level off
+    assert net.pixels < 0.5 * 10 * 96 * 128  # far less than a full pass per frame
+
+
+def test_a_translated_patch_carries_its_strokes_along():
+    frames = [scene(16 + 2 * t) for t in range(6)]
+    outs, net = play(SteadyStabilizer(), frames)
+    inner = np.s_[36:60, 20:44]  # the patch's interior at t = 0
+    first = outs[0][inner].astype(int)
+    for t in range(1, 6):
+        moved = np.s_[36:60, 20 + 2 * t:44 + 2 * t]
+        carried = np.abs(outs[t][moved].astype(int) - first).mean()
+        restylized = np.abs(net.frame_output(frames[t], t)[moved].astype(int) - first).mean()
+        assert carried < 4.0, (t, carried)  # the strokes moved with the patch (the flow is off by < 0.1 px/frame)
+        if t % 2:
+            assert restylized > 10.0  # per-frame stylization would have jumped by 12 levels
+
+
+def test_steadiness_zero_is_per_frame_and_one_half_halves_the_flicker():
+    frames = [scene(16 + 2 * t) for t in range(6)]
+    per_frame = [Net().frame_output(f, t) for t, f in enumerate(frames)]
+    outs, _ = play(SteadyStabilizer(SteadyParams(steadiness=0.0)), frames)
+    for o, s in zip(outs, per_frame):
+        assert np.array_equal(o, s)
+    half, _ = play(SteadyStabilizer(SteadyParams(steadiness=0.5)), frames)
+    corner = np.s_[:8, :8]  # still background: per-frame flickers by 12, steadiness 1 by 0
+    jumps = [np.abs(half[t][corner].astype(int) - half[t - 1][corner].astype(int)).mean() for t in range(1, 6)]
+    assert all(5.0 <= j <= 7.0 for j in jumps), jumps
+
+
+def test_scene_cut_and_camera_motion_fall_back_to_per_frame():
+    stab, net = SteadyStabilizer(), Net()
+    stab(scene(16), net.bind(scene(16)))
+    cut = texture(96, 128, 9)  # another scene
+    out = stab(cut, net.bind(cut))
+    assert stab.last_mode == "full" and np.array_equal(out, net.frame_output(cut, 1))
+    stab, net = SteadyStabilizer(), Net()
+    wide = texture(96, 160, 4)
+    pan = [np.ascontiguousarray(wide[:, 3 * t:3 * t + 128]) for t in range(4)]  # the camera pans 3 px a frame
+    outs = [stab(f, net.bind(f)) for f in pan]
+    assert stab.last_mode == "full" and np.array_equal(outs[-1], net.frame_output(pan[-1], 3))
+
+
+def test_a_head_that_turns_in_front_of_a_plain_wall_is_not_camera_motion():
+    wall = np.full((96, 128), 200.0, np.float32)
+    a, b = wall.copy(), wall.copy()
+    a[30:70, 50:80] = 90.0 + np.float32(cv2.cvtColor(texture(40, 30, 3), cv2.COLOR_RGB2GRAY)) * 0.3  # a head
+    b[30:70, 53:83] = a[30:70, 50:80]  # the head moved 3 px; the wall did not
+    assert not camera_moved_everywhere(a, b, threshold=6.0, motion_px=0.5)
+    pan_a = np.float32(cv2.cvtColor(texture(96, 140, 5), cv2.COLOR_RGB2GRAY))
+    assert camera_moved_everywhere(pan_a[:, :128], pan_a[:, 3:131], threshold=6.0, motion_px=0.5)
+
+
+def test_where_the_flow_cannot_explain_the_frame_the_output_takes_fresh_stylization():
+    stab, net = SteadyStabilizer(), Net()
+    dark = np.full((32, 32, 3), 10, np.uint8)
+    frames = [scene(40), scene(40), scene(40, patch=dark)]  # the patch is replaced: no flow explains it
+    outs = [stab(f, net.bind(f)) for f in frames]
+    inner = np.s_[36:60, 44:68]
+    assert np.array_equal(outs[1], outs[0])  # nothing moved: nothing changed
+    assert net.calls == 2  # … and no network pass: S(0) and one pass for the replaced patch
+    fresh = np.abs(outs[2][inner].astype(int) - net.frame_output(frames[2], 2)[inner].astype(int)).max(axis=2) <= 1
+    assert fresh.mean() > 0.9  # S(t) at once, no fade from the old patch (a ghost)
+    assert stab.last_foreground_fraction > 0
+
+
+def test_camera_noise_and_dithering_cost_no_network_pass():
+    rng = np.random.default_rng(3)
+    base = BACKGROUND.astype(np.int16)
+    frames = [np.clip(base + rng.integers(-3, 4, base.shape), 0, 255).astype(np.uint8) for _ in range(6)]
+    stab, net = SteadyStabilizer(), Net()
+    outs = [stab(f, net.bind(f)) for f in frames]
+    assert net.calls == 1 and all(np.array_equal(o, outs[0]) for o in outs)
+    assert stab.last_mode == "keep"
+
+
+def test_compose_flow_adds_a_step_to_the_offsets_it_lands_on():
+    offsets = np.zeros((8, 8, 2), np.float32)
+    offsets[..., 0] = -1.0  # every pixel came 1 px from the right... of the keyframe
+    step = np.full((4, 4, 2), 0.5, np.float32)
+    composed, (mx, my) = compose_flow(step, offsets, Box(2, 6, 2, 6))
+    assert np.allclose(composed[..., 0], -0.5) and np.allclose(composed[..., 1], 0.5)
+    assert mx[0, 0] == 2.5 and my[0, 0] == 2.5
