@@ -103,15 +103,17 @@ def test_face_mask_of_a_box_is_centred_and_zero_outside():
 
 def test_mask_of_identical_frames_is_identical_and_of_a_shifted_frame_changes_little():
     detector_boxes = [[(100.0, 60.0, 160.0, 140.0)]]
-    fd = FaceDetail(0.6, detector=lambda image: detector_boxes[0], every=1)
+    fd = FaceDetail(0.6, detector=lambda image: detector_boxes[0], every=1, full_every=1)
     image = drawn_face()
     first = fd.mask(image).copy()
     second = fd.mask(image.copy()).copy()  # a new frame with the same pixels
     np.testing.assert_array_equal(first, second)
-    detector_boxes[0] = [(102.0, 61.0, 162.0, 141.0)]  # the face moved 2 px
+    detector_boxes[0] = [(101.0, 60.0, 161.0, 140.0)]  # 1 px: detector jitter, the mask stays
+    np.testing.assert_array_equal(fd.mask(np.roll(image, 1, axis=1)), first)
+    detector_boxes[0] = [(106.0, 61.0, 166.0, 141.0)]  # the face moved 6 px
     shifted = fd.mask(np.roll(image, 2, axis=1))
     assert not np.array_equal(shifted, first)
-    assert np.abs(shifted - first).max() < 0.15 and np.abs(shifted - first).mean() < 0.01
+    assert np.abs(shifted - first).max() < 0.3 and np.abs(shifted - first).mean() < 0.01  # no hard edge jumps
 
 
 @needs_detector
@@ -127,7 +129,7 @@ def test_real_detector_mask_is_steady_over_a_small_shift():
 def test_a_missed_detection_does_not_flicker_and_a_lost_face_fades_out():
     found = [True]
     box = (100.0, 60.0, 160.0, 140.0)
-    fd = FaceDetail(0.6, detector=lambda image: [box] if found[0] else [], every=1, hold=2, fade=0.5)
+    fd = FaceDetail(0.6, detector=lambda image: [box] if found[0] else [], every=1, full_every=1, hold=2, fade=0.5)
     image = drawn_face()
     on = fd.mask(image).copy()
     found[0] = False
@@ -138,7 +140,7 @@ def test_a_missed_detection_does_not_flicker_and_a_lost_face_fades_out():
 
 def test_detector_runs_every_nth_frame_at_reduced_size():
     detect = fixed_detector([(50.0, 30.0, 80.0, 70.0)])
-    fd = FaceDetail(0.5, detector=detect, every=3, detect_side=160)
+    fd = FaceDetail(0.5, detector=detect, every=3, full_every=1, detect_side=160)
     image = np.zeros((480, 640, 3), np.uint8)
     for k in range(7):
         frame = image.copy()
@@ -150,10 +152,38 @@ def test_detector_runs_every_nth_frame_at_reduced_size():
     assert mask[200, 260] > 0.9  # the box was scaled back to frame pixels: (200..280, 120..280)
 
 
+def bright_square_detector(calls):
+    """A stand-in detector: the bounding box of the bright pixels of the image it is given."""
+
+    def detect(image):
+        calls.append(image.shape[:2])
+        ys, xs = np.nonzero(image[..., 0] > 200)
+        return [(float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))] if xs.size else []
+
+    return detect
+
+
+def test_between_full_searches_only_the_tracked_face_is_searched_and_found_in_place():
+    calls = []
+    fd = FaceDetail(0.5, detector=bright_square_detector(calls), every=1, full_every=3, detect_side=320)
+    image = np.zeros((480, 640, 3), np.uint8)
+    image[200:260, 300:360] = 255  # a 60 px "face"
+    for k in range(4):
+        frame = image.copy()
+        frame[0, k] = 1
+        fd.mask(frame)
+    assert calls[0] == (240, 320)  # full search at half size
+    assert calls[1] == calls[2] == (150, 150)  # then 2.5 face widths around the face, scaled to 150 px
+    assert calls[3] == (240, 320)  # every third detection searches the whole frame again
+    (box, presence), = fd.tracker.faces()
+    np.testing.assert_allclose(box, (300, 200, 360, 260), atol=1.0)
+    assert presence == 1.0
+
+
 def test_tracker_smooths_a_jump_and_keeps_two_faces_apart():
-    tracker = FaceTracker(smoothing=0.5)
+    tracker = FaceTracker(smoothing=0.5, deadband=0.06)
     tracker.update([(0, 0, 40, 40), (100, 0, 140, 40)])
-    tracker.update([(10, 0, 50, 40), (100, 0, 140, 40)])
+    tracker.update([(10, 0, 50, 40), (102, 0, 142, 40)])  # a 10 px move; 2 px of jitter (< 0.06 × 40)
     boxes = sorted(tuple(b) for b, _ in tracker.faces())
     assert boxes == [(5.0, 0.0, 45.0, 40.0), (100.0, 0.0, 140.0, 40.0)]
 
@@ -219,3 +249,5 @@ def test_bad_frames_and_settings_are_one_line_errors():
         fd.apply_region(np.zeros((10, 10, 3), np.uint8), np.zeros((4, 4, 3), np.uint8), Box(0, 5, 0, 5))
     with pytest.raises(SteadyStyleError, match="interval"):
         FaceDetail(0.5, detector=lambda im: [], every=0)
+    with pytest.raises(SteadyStyleError, match="interval"):
+        FaceDetail(0.5, detector=lambda im: [], full_every=0)

@@ -35,6 +35,7 @@ DEFAULT_FACE_DETAIL = 0.6
 
 #: A detector: H×W×3 uint8 RGB → list of (x0, y0, x1, y1) face boxes in that image's pixels.
 _SUBPIXEL_BITS = 4
+_ROI_SIDE = 150  # a tracked face is looked for in a crop of 2.5 face widths scaled to this (face ≈ 60 px)
 
 Detector = Callable[[np.ndarray], Sequence[tuple[float, float, float, float]]]
 
@@ -70,14 +71,18 @@ class FaceTracker:
     """Face boxes smoothed over detections.
 
     ``update(boxes)`` with one detection's (x0, y0, x1, y1) boxes: a box overlapping a tracked
-    face (IoU ≥ ``match_iou``) moves it ``smoothing`` of the way (1 = jump, smaller = steadier);
+    face (IoU ≥ ``match_iou``) moves it ``smoothing`` of the way (1 = jump, smaller = steadier),
+    unless no edge moved more than ``deadband`` × the face width (detector jitter: the box stays,
+    so a still face has a mask that does not change at all);
     a new face starts at presence 1; a face not found keeps its box for ``hold`` detections, then
     fades by ``fade`` per detection (and comes back to 1 when found again).
     ``faces()``: the (box, presence) pairs now.
     """
 
-    def __init__(self, smoothing: float = 0.5, hold: int = 3, fade: float = 0.34, match_iou: float = 0.2) -> None:
+    def __init__(self, smoothing: float = 0.5, hold: int = 3, fade: float = 0.34, match_iou: float = 0.2,
+                 deadband: float = 0.06) -> None:
         self.smoothing = float(smoothing)
+        self.deadband = float(deadband)
         self.hold = int(hold)
         self.fade = float(fade)
         self.match_iou = float(match_iou)
@@ -92,7 +97,9 @@ class FaceTracker:
             best = max(free, key=lambda t: _iou(t.box, box), default=None)
             if best is not None and _iou(best.box, box) >= self.match_iou:
                 free.remove(best)
-                best.box = best.box + self.smoothing * (box - best.box)
+                step = box - best.box
+                if np.abs(step).max() > self.deadband * (best.box[2] - best.box[0]):
+                    best.box = best.box + self.smoothing * step  # a real move (not detector jitter)
                 best.presence = 1.0
                 best.misses = 0
             else:
@@ -152,6 +159,8 @@ class FaceDetail:
     (default: :class:`~steadystyle.facedetect.FaceDetector`, needs the ``[face]`` extra).
     detect_side: the detector sees the frame scaled so its longer side is at most this (px).
     every: run the detector on every ``every``-th new frame, keep the smoothed boxes between.
+    full_every: every ``full_every``-th detection searches the whole frame (new faces); the
+    others search only around the tracked faces, which costs a fraction of a full search.
     The tracker's ``smoothing``/``hold``/``fade`` are :class:`FaceTracker`'s.
 
     The mask is computed once per frame: calls with the same image (the full pass and every
@@ -159,20 +168,22 @@ class FaceDetail:
     """
 
     def __init__(self, detail: float = DEFAULT_FACE_DETAIL, *, detector: Detector | None = None,
-                 detect_side: int = 320, every: int = 3, smoothing: float = 0.5, hold: int = 3,
-                 fade: float = 0.34) -> None:
+                 detect_side: int = 320, every: int = 3, full_every: int = 5, smoothing: float = 0.5,
+                 hold: int = 3, fade: float = 0.34) -> None:
         self.detail = check_face_detail(detail)
-        if int(every) < 1:
-            raise SteadyStyleError(f"face detection interval must be at least 1 frame, got {every}")
+        if int(every) < 1 or int(full_every) < 1:
+            raise SteadyStyleError(f"face detection intervals must be at least 1, got {every} and {full_every}")
         if int(detect_side) < 48:
             raise SteadyStyleError(f"face detection size must be at least 48 px, got {detect_side}")
         self.every = int(every)
+        self.full_every = int(full_every)
         self.detect_side = int(detect_side)
         self.tracker = FaceTracker(smoothing=smoothing, hold=hold, fade=fade)
         self._detector = detector
         if self._detector is None and self.detail > 0.0:
             self._detector = _default_detector()
         self._frames = 0
+        self._detections = 0
         self._image: np.ndarray | None = None
         self._sample = b""
         self._mask: np.ndarray | None = None
@@ -181,16 +192,38 @@ class FaceDetail:
         """Forget tracked faces (a new stream, or a scene cut)."""
         self.tracker.reset()
         self._frames = 0
+        self._detections = 0
         self._image = None
         self._sample = b""
         self._mask = None
 
-    def _detect(self, image: np.ndarray) -> list[np.ndarray]:
+    def _run(self, image: np.ndarray, x0: int, y0: int, side: int) -> list[np.ndarray]:
+        """The detector on ``image`` scaled so its longer side is ``side`` px; boxes in frame pixels
+        (``x0``, ``y0``: where ``image`` sits in the frame)."""
         h, w = image.shape[:2]
-        s = min(1.0, self.detect_side / max(h, w))
-        small = image if s >= 1.0 else cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))),
-                                                  interpolation=cv2.INTER_AREA)
-        return [np.asarray(b, np.float64)[:4] / s for b in self._detector(small)]
+        s = side / max(h, w)
+        small = image if s == 1.0 else cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))),
+                                                  interpolation=cv2.INTER_AREA if s < 1.0 else cv2.INTER_LINEAR)
+        return [np.asarray(b, np.float64)[:4] / s + (x0, y0, x0, y0) for b in self._detector(small)]
+
+    def _detect(self, image: np.ndarray) -> list[np.ndarray]:
+        """Face boxes of this frame: the whole frame every ``full_every``-th detection (or when no
+        face is tracked), otherwise only a square of 2.5 face widths around each tracked face."""
+        h, w = image.shape[:2]
+        tracks = self.tracker.faces()
+        full = not tracks or self._detections % self.full_every == 0
+        self._detections += 1
+        if full:
+            return self._run(image, 0, 0, min(self.detect_side, max(h, w)))
+        boxes = []
+        for box, _ in tracks:
+            side = 2.5 * max(box[2] - box[0], box[3] - box[1])
+            cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+            x0, y0 = max(0, int(cx - side / 2)), max(0, int(cy - side / 2))
+            x1, y1 = min(w, int(cx + side / 2) + 1), min(h, int(cy + side / 2) + 1)
+            if x1 - x0 >= 12 and y1 - y0 >= 12:
+                boxes.extend(self._run(image[y0:y1, x0:x1], x0, y0, _ROI_SIDE))
+        return boxes
 
     def mask(self, image: np.ndarray) -> np.ndarray:
         """H×W float32 face mask in [0, 1] for this frame (see :func:`face_mask`)."""
