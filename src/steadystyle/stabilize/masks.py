@@ -151,11 +151,16 @@ def lerp(a: np.ndarray, b: np.ndarray, t: float | np.ndarray) -> np.ndarray:
 
     a, b: uint8 arrays of the same shape (usually H×W×3 RGB).  t: the share of ``b``, 0–1: a
     number, or a float32 array that broadcasts against ``a`` (e.g. H×W×1 per-pixel weights).
-    Computed in float32 (a number is rounded to float32 first), so t = 0 gives ``a`` and t = 1
-    gives ``b`` exactly.
+    Per-pixel weights are computed in float32; a number with uint8 images by OpenCV's
+    ``addWeighted`` (double precision: the same blend, ≈ 10× faster at 720p; it can differ from
+    the float32 path by one grey level on ≈ 0.2 % of values, where float32 rounding tips a tie).
+    t = 0 gives ``a`` and t = 1 gives ``b`` exactly.
     """
     if a.shape != b.shape:
         raise SteadyStyleError(f"cannot blend images of shapes {a.shape} and {b.shape}")
+    if not isinstance(t, np.ndarray) and a.dtype == np.uint8 and b.dtype == np.uint8:
+        # a number: OpenCV's fused a·(1 − t) + b·t, rounded half to even (≈ 10× faster at 720p)
+        return cv2.addWeighted(a, 1.0 - float(t), b, float(t), 0.0)
     weight = t if isinstance(t, np.ndarray) else np.float32(t)
     out = np.subtract(b, a, dtype=np.float32)
     out *= weight
