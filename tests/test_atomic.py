@@ -142,3 +142,67 @@ def test_a_staged_folder_appears_whole_or_not_at_all(tmp_path):
     (other.path / "x.png").write_bytes(b"x")
     other.discard()
     assert not (tmp_path / "more").exists() and leftovers(tmp_path) == []
+
+
+def _killed_writer(target, folder: bool = False) -> str:
+    """Run a process that starts writing ``target`` and is killed (SIGKILL) mid-write; the name
+    of the temporary it left."""
+    import signal
+    import subprocess
+    import sys
+
+    code = ("import os, signal, sys; from steadystyle.atomic import Staged; "
+            f"s = Staged(sys.argv[1], folder={folder}); "
+            "(s.path / 'f.png').write_bytes(b'x') if s.folder else s.path.write_bytes(b'half'); "
+            "print(s.path.name, flush=True); os.kill(os.getpid(), signal.SIGKILL)")
+    done = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == -signal.SIGKILL
+    return done.stdout.strip()
+
+
+def test_a_killed_writers_temporary_is_removed_by_the_next_write_to_that_name(old):
+    left = _killed_writer(old)
+    assert leftovers(old.parent) == [left] and str(os.getpid()) not in left.split("-")[1]
+    other = old.parent / "other.bin"
+    atomic_write_bytes(other, b"o")  # a write to another name leaves it
+    assert leftovers(old.parent) == [left]
+    atomic_write_bytes(old, b"new")
+    assert leftovers(old.parent) == [] and old.read_bytes() == b"new"
+
+
+def test_a_killed_writers_staged_folder_is_removed_too(tmp_path):
+    final = tmp_path / "frames"
+    left = _killed_writer(final, folder=True)
+    assert (tmp_path / left / "f.png").is_file()
+    from steadystyle.atomic import Staged
+
+    Staged(final, folder=True).discard()
+    assert leftovers(tmp_path) == []
+
+
+def test_a_live_writers_temporary_is_kept_and_an_old_one_goes_after_a_day(old):
+    import subprocess
+    import sys
+    import time
+
+    from steadystyle.atomic import STALE_SECONDS, Staged
+
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        name = temp_name(old).name.split("-", 1)  # this host's tag, the live process's id
+        parts = name[1].split("-")
+        theirs = old.parent / f"{name[0]}-{live.pid}-{parts[1]}-{parts[2]}"
+        theirs.write_bytes(b"being written")
+        legacy = old.parent / f".{old.name}.tmp-1a2b3c4d"  # an older version's name: no process id
+        legacy.write_bytes(b"?")
+        Staged(old).discard()
+        assert sorted(leftovers(old.parent)) == sorted([theirs.name, legacy.name])
+        past = time.time() - STALE_SECONDS - 60
+        os.utime(legacy, (past, past))
+        Staged(old).discard()
+        assert leftovers(old.parent) == [theirs.name]  # the live writer's is still there
+    finally:
+        live.kill()
+        live.wait()
+    Staged(old).discard()
+    assert leftovers(old.parent) == [] and old.read_bytes() == OLD

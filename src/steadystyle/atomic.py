@@ -1,8 +1,9 @@
 """Writing a file so that nothing the user had is overwritten by half a file: the one helper.
 
-Everything is written to a hidden temporary in the output's own folder, ``.NAME.tmp-XXXXXXXX``
-(8 random hex digits; :func:`temp_name` can keep the real extension last for tools that pick a
-format from it), and renamed over ``NAME`` only when writing finished.  On any exception —
+Everything is written to a hidden temporary in the output's own folder,
+``.NAME.tmp-PID-HOST-XXXXXX`` (the writer's process id, 6 hex digits of its host name's hash, 6
+random hex digits; :func:`temp_name` can keep the real extension last for tools that pick a format
+from it), and renamed over ``NAME`` only when writing finished.  On any exception —
 including ``KeyboardInterrupt`` — the temporary is deleted and an existing ``NAME`` is left
 byte-identical.  The rename is atomic on one file system, so a reader sees the old file or the
 new one, never a mix.  The data is flushed to disk (``fsync``) before the rename.
@@ -13,30 +14,102 @@ new one, never a mix.  The data is flushed to disk (``fsync``) before the rename
 - :func:`atomic_write_bytes` / :func:`atomic_write_text`: one call for data already in memory;
 - :class:`Staged`: the same for an output written over many calls (commit / discard).
 
-Temporaries follow one pattern, so a clean-up after a killed process can find them:
-``.NAME.tmp-*`` beside ``NAME``.
+Temporaries follow one pattern, so the leftovers of a killed process (``kill -9``, a power cut)
+are found: every new write to ``NAME`` first removes (:func:`sweep_stale`) the ``.NAME.tmp-*``
+beside it whose writer is gone — written on this host by a process id that no longer runs — or
+that nobody touched for :data:`STALE_SECONDS` (a day; this also covers temporaries of older
+versions, which carried no process id).  A temporary of a live writer is never touched.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import re
 import secrets
 import shutil
+import socket
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["temp_name", "Staged", "atomic_path", "atomic_output", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["temp_name", "sweep_stale", "STALE_SECONDS", "Staged", "atomic_path", "atomic_output", "atomic_write_bytes", "atomic_write_text"]
+
+
+STALE_SECONDS = 24 * 3600
+"""A temporary untouched this long (seconds) is stale whoever wrote it."""
+
+_TAGGED = re.compile(r"\A(\d+)-([0-9a-f]{6})-[0-9a-f]{6}")  # PID-HOST-RANDOM after ".NAME.tmp-"
+
+
+def _host_tag() -> str:
+    """6 hex digits naming this host (a process id means something only on its own host)."""
+    return hashlib.sha1(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:6]
 
 
 def temp_name(final: str | os.PathLike, *, keep_suffix: bool = False) -> Path:
-    """A fresh hidden name beside ``final``: ``.NAME.tmp-1a2b3c4d``, or with ``keep_suffix``
-    ``.NAME.tmp-1a2b3c4d.mp4`` (the real extension last, for FFmpeg).  Nothing is created."""
+    """A fresh hidden name beside ``final``: ``.NAME.tmp-4242-a1b2c3-9f8e7d`` (process id, host,
+    random), or with ``keep_suffix`` ``.NAME.tmp-4242-a1b2c3-9f8e7d.mp4`` (the real extension
+    last, for FFmpeg).  Nothing is created."""
     final = Path(final)
-    tag = secrets.token_hex(4)
+    tag = f"{os.getpid()}-{_host_tag()}-{secrets.token_hex(3)}"
     return final.parent / f".{final.name}.tmp-{tag}{final.suffix if keep_suffix else ''}"
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host (one we may not signal counts as alive)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return pid > 0
+    return True
+
+
+def _is_stale(entry: os.DirEntry, prefix: str, now: float) -> bool:
+    try:
+        age = now - entry.stat(follow_symlinks=False).st_mtime
+    except OSError:
+        return False
+    if age > STALE_SECONDS:
+        return True
+    tagged = _TAGGED.match(entry.name[len(prefix):])
+    if not tagged or tagged.group(2) != _host_tag():
+        return False  # an older version's temporary, or another host's: only by age
+    pid = int(tagged.group(1))
+    return pid != os.getpid() and not _pid_alive(pid)
+
+
+def sweep_stale(final: str | os.PathLike) -> list[Path]:
+    """Remove the stale temporaries of ``final`` (see the module docstring) and return them.
+    Best effort: an entry that cannot be removed is left; links are removed, never followed."""
+    final = Path(final)
+    prefix = f".{final.name}.tmp-"
+    removed: list[Path] = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(final.parent if str(final.parent) else "."))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(prefix) or not _is_stale(entry, prefix, now):
+            continue
+        path = Path(entry.path)
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except OSError:
+            continue
+        removed.append(path)
+    return removed
 
 
 def _fsync(path: Path) -> None:
@@ -64,6 +137,7 @@ class Staged:
         self.path = temp_name(self.final, keep_suffix=keep_suffix)
         self.folder = folder
         self.done = False
+        sweep_stale(self.final)  # what a killed earlier write to this name left behind
         if folder:
             self.path.mkdir()
         else:
