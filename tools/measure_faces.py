@@ -1,0 +1,298 @@
+"""Do faces stay recognisable?  OpenCV's stock Haar face detector on input vs stylized frames.
+
+For each development clip that shows a face, each shipped style and each ``--face-detail``
+value, the clip runs through the real loop (:meth:`RunSpec.processor`, the default ``adaptive``
+stabilizer, the ONNX Runtime backend) with :class:`steadystyle.face.FaceDetail` applied to every
+stylization S(t) before the stabilizer — the hook the :class:`~steadystyle.loop.Processor` is
+to get.  On every ``--every``-th frame, OpenCV's ``haarcascade_frontalface_default.xml``
+(``detectMultiScale(grey, 1.1, 5)``) looks for faces in the input and in the output.  The mask
+comes from a different detector (MTCNN), so the check is independent of it.
+
+Counted per frame: *found* — the output has a detection whose centre lies inside one of the
+input's detections of that frame (a face where the input has one; texture that happens to look
+like a face elsewhere does not count).  The ratio is found / input frames with a face, summed
+over the clips.  Beside it: the Gram ratio of each style (``train/gramcheck.py``, VGG-19
+relu1_1–relu4_1, relative to the unstylized frame) on one frame per clip, and the share of
+pixels outside the face masks that differ from the detail-0 output (0 = the face-free part is
+untouched).  ``--timing`` adds the mask's cost in ms per frame at 320×240 and 640×480.
+
+OpenCV 5 has no Haar cascades; give ``--haar-python`` an interpreter with ``opencv-python-headless<5``
+(e.g. ``python -m venv /tmp/cv4 && /tmp/cv4/bin/pip install 'opencv-python-headless<5'``).
+
+    python tools/measure_faces.py --videos ../shared/data/videos --haar-python /tmp/cv4/bin/python \\
+        --details 0,0.4,0.6,0.8 --out faces.json --timing
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from steadystyle.backends import make_stylizer
+from steadystyle.face import DEFAULT_FACE_DETAIL, FaceDetail
+from steadystyle.geometry import Box
+from steadystyle.sources import Frame
+from steadystyle.spec import DEFAULT_METHOD, RunSpec
+from steadystyle.styles import style_paths
+from steadystyle.weights import read_metadata
+
+HAAR_WORKER = r"""
+import json, sys
+import cv2, numpy as np
+cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+assert not cascade.empty()
+print(json.dumps({"opencv": cv2.__version__}), flush=True)
+while True:
+    header = sys.stdin.buffer.readline()
+    if not header:
+        break
+    n, h, w = map(int, header.split())
+    grey = np.frombuffer(sys.stdin.buffer.read(n * h * w), np.uint8).reshape(n, h, w)
+    found = [[[int(v) for v in box] for box in cascade.detectMultiScale(g, 1.1, 5)] for g in grey]
+    print(json.dumps(found), flush=True)
+"""
+
+
+class Haar:
+    """Frames → Haar face boxes (x, y, w, h) per frame, in a worker interpreter with OpenCV 4."""
+
+    def __init__(self, python: str) -> None:
+        self.proc = subprocess.Popen([python, "-c", HAAR_WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.opencv = json.loads(self.proc.stdout.readline())["opencv"]
+
+    def __call__(self, frames: list[np.ndarray]) -> list[list[list[int]]]:
+        grey = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
+        n, h, w = grey.shape
+        self.proc.stdin.write(f"{n} {h} {w}\n".encode() + grey.tobytes())
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def read_clip(spec: str, width: int, max_frames: int) -> tuple[str, list[np.ndarray]]:
+    """``path`` or ``path@start:end`` (frame numbers) → (name, RGB frames ``width`` px wide)."""
+    path, _, span = spec.partition("@")
+    start, _, end = span.partition(":")
+    start, end = int(start or 0), int(end) if end else None
+    frames = []
+    with av.open(path) as container:
+        for k, frame in enumerate(container.decode(video=0)):
+            if k < start:
+                continue
+            if (end is not None and k >= end) or len(frames) >= max_frames:
+                break
+            image = frame.to_ndarray(format="rgb24")
+            h, w = image.shape[:2]
+            size = (width, round(h * width / w / 2) * 2)
+            frames.append(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
+    name = Path(path).name + (f"@{span}" if span else "")
+    return name, frames
+
+
+class CachedNetwork:
+    """The stylizer with its outputs kept per (frame, box): every detail value sees the same S(t)."""
+
+    def __init__(self, stylizer) -> None:
+        self.inner = stylizer
+        self.index = 0
+        self.cache: dict = {}
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        key = (self.index, None)
+        if key not in self.cache:
+            self.cache[key] = self.inner(image)
+        return self.cache[key].copy()
+
+    def stylize_region(self, image: np.ndarray, box: Box) -> np.ndarray:
+        key = (self.index, tuple(box))
+        if key not in self.cache:
+            self.cache[key] = self.inner.stylize_region(image, box)
+        return self.cache[key].copy()
+
+
+class WithFaceDetail:
+    """A stylizer whose every output has the face blend: what the Processor hook does."""
+
+    def __init__(self, stylizer, face: FaceDetail) -> None:
+        self.inner = stylizer
+        self.face = face
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        return self.face(image, self.inner(image))
+
+    def stylize_region(self, image: np.ndarray, box: Box) -> np.ndarray:
+        return self.face.apply_region(image, self.inner.stylize_region(image, box), box)
+
+
+def matched(inputs: list[list[int]], outputs: list[list[int]]) -> bool:
+    """Whether an output box has its centre inside one of the input's boxes."""
+    for x, y, w, h in outputs:
+        cx, cy = x + w / 2, y + h / 2
+        if any(ix <= cx <= ix + iw and iy <= cy <= iy + ih for ix, iy, iw, ih in inputs):
+            return True
+    return False
+
+
+def default_clips(videos: str) -> list[str]:
+    return (sorted(glob.glob(os.path.join(videos, "asl_gestures", "*.mkv")))
+            + [os.path.join(videos, "intel_head_pose_female.gif"),
+               os.path.join(videos, "intel_one_by_one_person.mp4@740:820")])
+
+
+def timing(clip: list[np.ndarray], repeats: int = 1) -> dict:
+    """ms per frame of FaceDetail (detector every 3rd frame + mask + blend) at 320×240 and 640×480."""
+    out = {}
+    for w, h in ((320, 240), (640, 480)):
+        frames = [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA) for f in clip]
+        stylized = 255 - frames[0]
+        fd = FaceDetail(DEFAULT_FACE_DETAIL)
+        ms = []
+        for _ in range(repeats):
+            for f in frames:
+                t = time.perf_counter()
+                fd(f, stylized)
+                ms.append((time.perf_counter() - t) * 1000.0)
+        detector = fd._detector
+        small = cv2.resize(frames[0], (320, 240), interpolation=cv2.INTER_AREA)
+        det = []
+        for f in frames[:30]:
+            t = time.perf_counter()
+            detector(cv2.resize(f, (320, 240), interpolation=cv2.INTER_AREA) if f.shape[1] > 320 else f)
+            det.append((time.perf_counter() - t) * 1000.0)
+        del small
+        out[f"{w}x{h}"] = {"frames": len(ms), "mean_ms": float(np.mean(ms)), "median_ms": float(np.median(ms)),
+                           "p95_ms": float(np.percentile(ms, 95)), "detector_mean_ms": float(np.mean(det))}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--videos", default="../shared/data/videos", help="folder of the development clips")
+    parser.add_argument("--clips", default=None, help="comma-separated clip paths (path@start:end for a span)")
+    parser.add_argument("--styles", default="all", help="comma-separated shipped styles, or all")
+    parser.add_argument("--details", default=f"0,{DEFAULT_FACE_DETAIL}", help="comma-separated face detail values")
+    parser.add_argument("--width", type=int, default=480, help="frame width for the whole run (px)")
+    parser.add_argument("--max-frames", type=int, default=120, help="frames per clip")
+    parser.add_argument("--every", type=int, default=2, help="check every N-th frame with the Haar detector")
+    parser.add_argument("--haar-python", default=sys.executable, help="interpreter whose cv2 has CascadeClassifier")
+    parser.add_argument("--paintings", default="../shared/data/styles", help="folder of the style paintings (Gram check)")
+    parser.add_argument("--no-gram", action="store_true", help="skip the Gram check")
+    parser.add_argument("--timing", action="store_true", help="also time the mask at 320×240 and 640×480")
+    parser.add_argument("--out", default="faces.json")
+    args = parser.parse_args(argv)
+
+    cv2.setNumThreads(1)
+    details = [float(d) for d in args.details.split(",")]
+    styles = sorted(style_paths()) if args.styles == "all" else args.styles.split(",")
+    clips = [read_clip(c, args.width, args.max_frames)
+             for c in (args.clips.split(",") if args.clips else default_clips(args.videos))]
+    haar = Haar(args.haar_python)
+    report: dict = {"settings": {**vars(args), "method": DEFAULT_METHOD, "backend": "onnx",
+                                 "haar": f"OpenCV {haar.opencv} haarcascade_frontalface_default.xml, "
+                                         "detectMultiScale(grey, 1.1, 5)",
+                                 "machine": f"{platform.machine()}, {os.cpu_count()} cores"},
+                    "clips": {}, "styles": {}}
+    t_start = time.perf_counter()
+    inputs = {}
+    for name, frames in clips:
+        sampled = list(range(0, len(frames), args.every))
+        boxes = haar([frames[i] for i in sampled])
+        inputs[name] = dict(zip(sampled, boxes))
+        report["clips"][name] = {"frames": len(frames), "checked": len(sampled),
+                                 "input_faces": sum(1 for b in boxes if b)}
+        print(f"{name}: {len(frames)} frames, face in {report['clips'][name]['input_faces']}/{len(sampled)} checked",
+              flush=True)
+
+    gram = None
+    if not args.no_gram:
+        from steadystyle.train.gramcheck import GramCheck
+        from steadystyle.train.vgg import DEFAULT_LAYERS, make_loss_network
+
+        vgg = make_loss_network("vgg19", DEFAULT_LAYERS["vgg19"][1])
+
+    for style in styles:
+        meta = read_metadata(style_paths()[style])
+        if not args.no_gram:
+            gram = GramCheck(Path(args.paintings) / meta["painting"], meta["settings"]["style_size"], vgg)
+        network = make_stylizer(style, backend="onnx")
+        row = {str(d): {"found": 0, "input_faces": 0, "per_clip": {}, "outside_changed": 0.0} for d in details}
+        gram_in, gram_out = [], {str(d): [] for d in details}
+        for name, frames in clips:
+            cached = CachedNetwork(network)
+            base = None
+            for d in details:
+                face = FaceDetail(d)
+                processor = RunSpec(style=WithFaceDetail(cached, face), method=DEFAULT_METHOD).processor()
+                found = 0
+                outs, changed, counted = {}, [], []
+                union = np.zeros(frames[0].shape[:2], bool)  # every pixel any face mask touched so far
+                for k, image in enumerate(frames):
+                    cached.index = k
+                    out = processor.process(Frame(image, k / 30.0, k)).output
+                    if face.detail > 0:
+                        union |= face.mask(image) > 0
+                    if k in inputs[name]:
+                        outs[k] = out
+                        if base is not None and d > 0 and not union.all():
+                            changed.append(float(np.any(out != base[k], axis=2)[~union].mean()))
+                checked = sorted(outs)
+                boxes = haar([outs[k] for k in checked])
+                for k, b in zip(checked, boxes):
+                    if inputs[name][k]:
+                        counted.append(k)
+                        found += matched(inputs[name][k], b)
+                r = row[str(d)]
+                r["found"] += found
+                r["input_faces"] += len(counted)
+                r["per_clip"][name] = [found, len(counted)]
+                if changed:
+                    r["outside_changed"] = max(r["outside_changed"], float(np.mean(changed)))
+                if gram is not None:
+                    mid = checked[len(checked) // 2]
+                    if d == details[0]:
+                        gram_in.append(gram.distance(frames[mid]))
+                    gram_out[str(d)].append(gram.distance(outs[mid]))
+                if base is None:
+                    base = outs
+        for d in details:
+            r = row[str(d)]
+            r["ratio"] = r["found"] / max(1, r["input_faces"])
+            if gram is not None:
+                r["gram_ratio"] = float(np.mean(gram_out[str(d)]) / np.mean(gram_in))
+        report["styles"][style] = row
+        summary = "  ".join(f"d={d}: {row[str(d)]['ratio']:.2f}" + (f" (Gram {row[str(d)]['gram_ratio']:.2f})"
+                                                                    if gram is not None else "") for d in details)
+        print(f"{style}: {summary}   [{time.perf_counter() - t_start:.0f} s]", flush=True)
+    haar.close()
+    if args.timing:
+        report["timing"] = timing(clips[0][1])
+        print(json.dumps(report["timing"], indent=1))
+    report["seconds"] = time.perf_counter() - t_start
+    tmp = Path(args.out).with_name("." + Path(args.out).name + ".tmp")
+    tmp.write_text(json.dumps(report, indent=1))
+    os.replace(tmp, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
