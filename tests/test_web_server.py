@@ -269,9 +269,15 @@ def test_two_calls_paint_switch_style_and_free_resources_on_close(two_styles):
                 tiny_2 = await receive(ra, 0.5)  # a bad control does not disturb the call
                 async with http.post(url, json={"style": "other"}) as r:
                     assert r.status == 200 and (await r.json())["controls"]["style"] == "other"
-            other_a = await receive(ra, 1.0)
+            # the new style shows up (on a loaded machine the client's own decoding may lag
+            # behind by a second or more, so wait for it up to 15 s)
             same = np.abs(_lower(tiny_1[-1]) - _lower(tiny_2[-1])).mean()
-            switched = np.abs(_lower(tiny_2[-1]) - _lower(other_a[-1])).mean()
+            deadline = time.monotonic() + 15
+            while True:
+                other_a = await receive(ra, 0.5)
+                switched = np.abs(_lower(tiny_2[-1]) - _lower(other_a[-1])).mean()
+                if switched > 20 or time.monotonic() > deadline:
+                    break
             assert switched > 20 and switched > 5 * same, (same, switched)
             async with aiohttp.ClientSession() as http:  # a smaller processing size; the track keeps its size
                 async with http.post(url, json={"size": "160x120"}) as r:

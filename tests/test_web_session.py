@@ -138,3 +138,26 @@ def test_a_style_switch_on_one_call_does_not_delay_another_calls_frames():
     slow_a = [ms for ms in a.log.stylize_ms if ms >= SLOW_S * 900]
     assert len(slow_a) >= 2  # A did run slow passes during that time
     assert not a.worker_alive and not b.worker_alive
+
+
+def test_calls_sharing_a_style_keep_their_own_region_statistics(tiny_style):
+    """A region pass freezes the statistics of the stream's own last full frame, not another
+    call's (the weights are shared, the views are not)."""
+    from steadystyle.geometry import Box
+    from steadystyle.web.stylizers import stream_view
+
+    shared = RunSpec(style=tiny_style, backend="torch", device="cpu").stylizer()
+    a, b = stream_view(shared), stream_view(shared)
+    assert a is not b and a is not shared
+    rng = np.random.default_rng(0)
+    image_a = rng.integers(0, 60, (96, 96, 3), dtype=np.uint8)  # a dark scene
+    image_b = rng.integers(180, 255, (96, 96, 3), dtype=np.uint8)  # a bright one
+    box = Box(8, 24, 8, 24)
+    a.stylize_region(image_a, box)  # turns tracking on; the first pass is a full one
+    own = a(image_a)[box.slices()]
+    stats_a = a.region_stats
+    b.stylize_region(image_b, box)
+    b(image_b)  # call B's full frames do not replace A's statistics
+    assert a.region_stats is stats_a and b.region_stats is not stats_a
+    region = a.stylize_region(image_a, box)
+    assert np.abs(region.astype(int) - own.astype(int)).mean() < 2  # A's region pass matches A's full frame

@@ -7,7 +7,8 @@ Per peer connection (:class:`CallSession`):
   — aiortc queues every decoded frame, so a slow consumer would otherwise build up delay
   without end (aiortc #1192, #639, #642); the frames it replaces are counted as dropped;
 - one *worker thread* runs :func:`steadystyle.loop.run` on that source, with this call's own
-  :class:`~steadystyle.loop.Processor` (its own stabilizer; the stylizer is shared), a
+  :class:`~steadystyle.loop.Processor` (its own stabilizer, and its own view of the shared
+  stylizer: :func:`~steadystyle.web.stylizers.stream_view`), a
   :class:`NewestResult` sink and the live observers (:class:`~steadystyle.stats.FrameLog`).
   Control changes are queued and applied by the worker between two frames, so a control never
   waits on a running network pass and no call ever waits on another;
@@ -46,7 +47,7 @@ from ..spec import RunSpec
 from ..stats import FrameLog, percentiles
 from ..stylizer import resize_image
 from .config import parse_size
-from .stylizers import StylizerCache
+from .stylizers import StylizerCache, stream_view
 
 log = logging.getLogger("steadystyle.serve")
 
@@ -111,7 +112,7 @@ class CallSession:
         self.id = sid
         self.pc = pc
         self.spec = spec
-        self.processor = spec.processor(stylizer=stylizer)
+        self.processor = spec.processor(stylizer=stream_view(stylizer))
         self.controls = dict(controls)
         self.work_size = parse_size(controls["size"], (controls["size"],))
         self.frames = Newest()  # fed by the reader task
@@ -253,7 +254,7 @@ class CallSession:
                 if self.preparing == name:
                     self.preparing = None
             if self._wanted_style == name and not self.closed:
-                self._changes.put({"stylizer": stylizer})
+                self._changes.put({"stylizer": stream_view(stylizer)})
                 self.controls["style"] = name
         return dict(self.controls)
 

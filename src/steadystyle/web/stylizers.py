@@ -1,7 +1,7 @@
 """One stylizer per served style, shared by every call, built off the event loop.
 
-The networks hold no per-stream state (each call has its own stabilizer), so one stylizer per
-style serves every call.  Building one can take seconds (loading weights; an ONNX export the
+The networks' weights are shared by every call; each call runs a :func:`stream_view` of the
+stylizer (its own region statistics) and its own stabilizer.  Building one can take seconds (loading weights; an ONNX export the
 first time), so it runs in a worker thread: :meth:`StylizerCache.get` awaits it without ever
 blocking the event loop, and :meth:`StylizerCache.ready` tells a caller whether it would wait
 (the page is then told the style is being prepared).
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import copy
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -70,4 +71,16 @@ class StylizerCache:
             self._future(name)
 
 
-__all__ = ["StylizerCache"]
+def stream_view(stylizer: Stylizer) -> Stylizer:
+    """A view of ``stylizer`` for one stream: the same network and weights (nothing is loaded
+    again), but its own region-pass state — the instance-norm statistics a region pass freezes
+    (``region_stats``) come from this stream's own last full frame, never from another call's.
+    A shallow copy: attributes the view assigns (statistics, flags, lazily made sessions) are
+    its own."""
+    view = copy.copy(stylizer)
+    if hasattr(view, "region_stats"):
+        view.region_stats = None
+    return view
+
+
+__all__ = ["StylizerCache", "stream_view"]
