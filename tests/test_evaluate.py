@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from steadystyle.evaluate.groundtruth import exact_ghosts, output_ages
-from steadystyle.evaluate.metrics import ghost_fraction, mean_static_flicker, seam_energy, static_flicker, static_mask
+from steadystyle.evaluate.metrics import (ghost_fraction, mean_static_flicker, seam_energy, sharpness, static_flicker,
+                                          static_mask)
 from steadystyle.evaluate.synthetic import CallClipConfig, make_call_clip
 from steadystyle.evaluate.temporal import compare_models, markdown_table, static_masks
 from steadystyle.evaluate.warping import PairFlow, input_flows, warping_error
@@ -90,6 +91,31 @@ def test_warping_error_follows_the_motion_of_the_input():
     assert np.allclose(pair.forward[inner][..., 0], -2, atol=0.5) and pair.reliable[inner].mean() > 0.9
     assert warping_error(frames[0], frames[1], pair) < 0.2 * warping_error(frames[0], frames[0] * 0 + frames[1][:, ::-1], pair)
     assert warping_error(frames[0], frames[1], pair) < 2e-3  # a consistent output warps onto itself
+
+
+def test_moving_region_error_counts_only_the_pixels_whose_input_moved():
+    bg, patch = texture(64, 96, seed=3), texture(24, 24, seed=4)
+    frames = []
+    for x in (30, 33):  # a patch moves 3 px right over a still background
+        f = bg.copy()
+        f[20:44, x:x + 24] = patch
+        frames.append(f)
+    pair = input_flows(frames)[0]
+    assert pair.moving[26:38, 40:50].all() and not pair.moving[:12].any() and not pair.moving[:, 70:].any()
+    frozen = [frames[0], frames[0]]  # an output that never changes: no error on the still background …
+    assert warping_error(*frozen, pair) < warping_error(*frozen, pair, moving=True)
+    assert warping_error(*frames, pair, moving=True) < 0.1 * warping_error(*frozen, pair, moving=True)  # … the moving part
+    still = PairFlow(np.zeros((64, 96, 2), np.float32), np.ones((64, 96), bool))
+    assert np.isnan(warping_error(frames[0], frames[0], still, moving=True))  # nothing moved: no value
+
+
+def test_sharpness_falls_with_blur_and_with_a_blend_of_two_textures():
+    a, b = texture(64, 96, seed=5), texture(64, 96, seed=6)
+    crisp = sharpness(a)
+    assert crisp > 0 and sharpness(np.full_like(a, 128)) == 0.0
+    assert sharpness(cv2.GaussianBlur(a, (0, 0), 1.0)) < 0.7 * crisp
+    mix = ((a.astype(np.uint16) + b) // 2).astype(np.uint8)  # two unrelated textures averaged
+    assert sharpness(mix) < 0.75 * 0.5 * (crisp + sharpness(b))
 
 
 def test_exact_ghosts_and_lag_on_hand_made_ground_truth():

@@ -10,7 +10,7 @@ from steadystyle.errors import SteadyStyleError
 from steadystyle.evaluate.clips import load_clip
 from steadystyle.evaluate.runner import evaluate_clip, parse_methods
 from steadystyle.evaluate.summary import summarize
-from steadystyle.stylizer import Stylizer
+from steadystyle.spec import RunSpec
 
 
 def test_parse_methods_reads_parameters_and_rejects_mistakes():
@@ -25,18 +25,45 @@ def test_parse_methods_reads_parameters_and_rejects_mistakes():
         parse_methods("flow,flow")
 
 
-def test_runner_measures_every_method_on_the_same_stylizations(tiny_style):
+def test_runner_measures_every_method_built_through_a_run_spec(tiny_style):
     clip = load_clip("synthetic", 8, 96)
     assert clip.frames[0].shape == (72, 96, 3) and clip.clean is not None
-    result, outputs = evaluate_clip(clip, Stylizer(tiny_style, device="cpu"), parse_methods("per-frame,frame-diff,adaptive"))
-    pf, fd = result["methods"]["per-frame"], result["methods"]["frame-diff"]
+    spec = RunSpec(style=str(tiny_style), backend="torch", device="cpu")
+    result, outputs = evaluate_clip(clip, spec, parse_methods("frame-diff,steady"))
+    assert list(result["methods"]) == ["per-frame", "frame-diff", "steady"]  # the baseline is measured first
+    pf, fd, st = (result["methods"][k] for k in ("per-frame", "frame-diff", "steady"))
     assert pf["mean"]["ghost_proxy"] == 0.0 and pf["mean"]["seams"] == 0.0 and pf["mean"]["network_share"] == 1.0
     assert fd["mean"]["static_flicker"] < 0.2 * pf["mean"]["static_flicker"]
-    assert len(pf["curves"]["warping_error"]) == 7 and len(pf["curves"]["exact_ghosts"]) == 8
+    assert fd["mean"]["network_share"] < 1.0 and st["mean"]["network_share"] < 1.0  # region passes, really asked for
+    for key in ("warping_error", "warping_error_moving", "static_flicker"):
+        assert len(pf["curves"][key]) == 7
+    assert len(pf["curves"]["exact_ghosts"]) == 8 and len(pf["curves"]["sharpness"]) == 8
     assert np.array_equal(outputs["frame-diff"][0], outputs["per-frame"][0])  # both start from S(0)
+    # the moving-region error is over fewer pixels than the whole-frame one, and larger where the frame is frozen
+    assert 0.0 < result["moving_share"] < result["reliable_flow_share"]
+    assert fd["mean"]["warping_error_moving"] > fd["mean"]["warping_error"]
     summary = summarize([result])
-    assert summary["mean"]["per-frame"]["warping_error_ratio"] == 1.0
-    assert summary["mean"]["frame-diff"]["warping_error_ratio"] == fd["mean"]["warping_error"] / pf["mean"]["warping_error"]
+    fd_row = summary["per_clip"][0]["methods"]["frame-diff"]
+    assert fd_row["warping_error_ratio"] < 1.0 and 0.5 < fd_row["sharpness_ratio"] <= 1.05
+
+
+def test_evaluate_rejects_a_stylizer_of_the_wrong_shape(tiny_style):
+    clip = load_clip("synthetic", 3, 96)
+
+    class Broken:
+        name, backend, max_side, context = "broken", "test", None, 0
+
+        def __call__(self, image):
+            return image[:-2]
+
+        def stylize_region(self, image, box):
+            return image[box.slices()]
+
+        def synchronize(self):
+            pass
+
+    with pytest.raises(SteadyStyleError):
+        evaluate_clip(clip, RunSpec(style=str(tiny_style)), parse_methods("steady"), stylizer=Broken())
 
 
 def test_evaluate_command_writes_the_report(tmp_path, tiny_style, capsys):
@@ -46,6 +73,7 @@ def test_evaluate_command_writes_the_report(tmp_path, tiny_style, capsys):
     assert code == 0
     data = json.loads((report / "report.json").read_text())
     assert list(data["methods"]) == ["per-frame", "frame-diff", "adaptive"]  # the baseline is always measured
+    assert data["settings"]["backend"] in ("torch", "onnx", "openvino")
     assert data["settings"]["warping_error"]["preset"] == "medium" and data["settings"]["width"] == 96
     assert data["clips"][0]["size"] == "96×72" and data["methods"]["adaptive"]["params"]["regions"] is True
     for name in ("index.html", "report.md", "summary.png", "curves_synthetic.png", "videos/synthetic.mp4"):

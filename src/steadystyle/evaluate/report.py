@@ -17,9 +17,11 @@ from .summary import markdown_tables
 
 __all__ = ["side_by_side_video", "write_report"]
 
-CURVES = (("warping_error", "warping error (Lai et al.)"), ("static_flicker", "static flicker (grey levels)"),
+CURVES = (("warping_error", "warping error (Lai et al.)"), ("warping_error_moving", "warping error, moving pixels"),
+          ("static_flicker", "static flicker (grey levels)"), ("sharpness", "sharpness (mean |∇F|²)"),
           ("ghost_proxy", "ghost proxy (share of pixels)"), ("seams", "seams ×1e3"))
-BARS = (("warping_error_ratio", "warping error × per-frame"), ("static_flicker_ratio", "static flicker × per-frame"),
+BARS = (("warping_error_ratio", "warping error × per-frame"), ("warping_error_moving_ratio", "moving: warping error × per-frame"),
+        ("static_flicker_ratio", "static flicker × per-frame"), ("sharpness_ratio", "sharpness × per-frame"),
         ("ghost_proxy", "ghost proxy"), ("seams", "seams ×1e3"), ("ms_per_frame_ratio", "time × per-frame"))
 
 

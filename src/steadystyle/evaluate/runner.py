@@ -1,16 +1,16 @@
 """Run several stabilization methods on one clip through the frame loop, and measure them.
 
-Every method sees the same stylizations: the network runs once per frame (timed), and a
-:class:`CachedStylizer` hands the stored S(t) — or a region of it — to each method through the one
-frame loop (:func:`steadystyle.loop.run` with an ``ArraySource`` and a ``MemorySink``).  So the
-methods differ only in what they do with S(t), and the network's cost of a method is estimated as
-the measured full-frame network time × the share of the frame it asked for (1 for a full frame,
-box area / frame area for a region, 0 when it skipped the network); its own time is measured.
+Each method runs as a user would run it: a :class:`~steadystyle.spec.RunSpec` (style, backend,
+device, working size) with that method builds its :class:`~steadystyle.loop.Processor`, around
+one stylizer built once (``RunSpec.stylizer()``, the one factory) and shared by the methods, and
+:func:`steadystyle.loop.run` drives the clip (``ArraySource`` → ``MemorySink``).  So a method's
+region passes are real region passes, and its time per frame is measured: network plus its own
+work.  The per-frame method (always run, first) gives S(t), the reference of the ghost proxy,
+the seams and every ratio.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,21 +18,29 @@ from typing import Any
 import numpy as np
 
 from ..errors import SteadyStyleError
-from ..loop import FrameResult, Processor, run
+from ..loop import FrameResult, run
 from ..sinks import MemorySink
 from ..sources import ArraySource
-from ..stabilize.base import get_method, make_params, make_stabilizer, params_dict
+from ..spec import RunSpec
+from ..stabilize.base import get_method, make_params, params_dict
 from .groundtruth import exact_ghosts
-from .metrics import ghost_fraction, seam_energy, static_flicker, static_mask
-from .warping import PairFlow, input_flows, warping_errors
+from .metrics import ghost_fraction, seam_energy, sharpness, static_flicker, static_mask
+from .warping import MOVING_PX, PairFlow, input_flows, warping_errors
 
-__all__ = ["Clip", "MethodSpec", "parse_methods", "CachedStylizer", "evaluate_clip", "EVAL_SETTINGS"]
+__all__ = ["Clip", "MethodSpec", "parse_methods", "evaluate_clip", "EVAL_SETTINGS", "BASELINE"]
+
+#: The method every ratio refers to; :func:`evaluate_clip` always runs it, first.
+BASELINE = "per-frame"
 
 #: Settings of the measures (reported with every number).
 EVAL_SETTINGS: dict[str, Any] = {
     "warping_error": {"flow": "OpenCV DIS on BT.601 grey of the input frames", "preset": "medium",
                       "occlusion": "|wf+wb|² > 0.01(|wf|²+|wb|²) + 0.5 or |∇w|² > 0.01|w|² + 0.002",
                       "pixels": "RGB in [0,1], squared error summed over channels, mean over reliable pixels"},
+    "warping_error_moving": {"pixels": f"as warping_error, over the reliable pixels whose input flow is ≥ {MOVING_PX} px "
+                                       "(the moving person)"},
+    "sharpness": {"unit": "mean over the frame of |∇F|², F the grey output in [0,1], 3×3 Sobel / 8; "
+                          "reported as a ratio to per-frame (1 = as sharp)"},
     "static_flicker": {"mask": "input grey-level difference blurred (Gaussian σ 2 px) ≤ 2 grey levels, "
                                "4 px from any change", "unit": "grey levels (0–255), mean |ΔO| over channels"},
     "ghost_proxy": {"blur_sigma_px": 3.0, "bound": 25.0, "unit": "share of pixels where blurred O(t) and "
@@ -102,24 +110,12 @@ def parse_methods(text: str) -> list[MethodSpec]:
     return specs
 
 
-class CachedStylizer:
-    """Serves stored stylizations S(t) by input frame (identity of the array), full frame or a crop."""
-
-    def __init__(self, frames: list[np.ndarray], stylized: list[np.ndarray]) -> None:
-        self._by_id = {id(f): s for f, s in zip(frames, stylized)}
-
-    def __call__(self, image: np.ndarray) -> np.ndarray:
-        try:
-            return self._by_id[id(image)]
-        except KeyError:
-            raise SteadyStyleError("evaluation asked for a frame it did not stylize") from None
-
-
 class _Collect:
     """Observer keeping each frame's timings and the share of the frame sent to the network."""
 
     def __init__(self) -> None:
         self.stabilize_ms: list[float] = []
+        self.stylize_ms: list[float] = []
         self.network_share: list[float] = []
         self.foreground: list[float] = []
 
@@ -127,6 +123,7 @@ class _Collect:
         area = r.output.shape[0] * r.output.shape[1]
         share = (sum(b.area for b in r.regions) / area if r.regions else 1.0) if r.stylized else 0.0
         self.stabilize_ms.append(r.stabilize_ms)
+        self.stylize_ms.append(r.stylize_ms)
         self.network_share.append(min(1.0, share))
         self.foreground.append(r.foreground)
 
@@ -136,50 +133,57 @@ def _nanmean(values: list[float]) -> float:
     return float(np.mean(finite)) if finite else float("nan")
 
 
-def stylize_all(frames: list[np.ndarray], stylizer: Callable[[np.ndarray], np.ndarray]) -> tuple[list[np.ndarray], list[float]]:
-    """S(t) for every frame and the network time of each, ms."""
-    out, ms = [], []
-    for f in frames:
-        t = time.perf_counter()
-        out.append(stylizer(f))
-        ms.append((time.perf_counter() - t) * 1000.0)
-    return out, ms
+def _with_baseline(methods: list[MethodSpec]) -> list[MethodSpec]:
+    """``methods`` with the per-frame baseline first (added when missing)."""
+    rest = [m for m in methods if m.label != BASELINE]
+    base = [m for m in methods if m.label == BASELINE] or [MethodSpec(BASELINE, BASELINE, make_params(BASELINE))]
+    return base + rest
 
 
-def evaluate_clip(clip: Clip, stylizer: Callable[[np.ndarray], np.ndarray], methods: list[MethodSpec],
-                  flow_preset: str = "medium",
-                  style_distance: Callable[[list[np.ndarray]], float] | None = None) -> tuple[dict, dict[str, list[np.ndarray]]]:
-    """Measure each method on ``clip``.  Returns (JSON-ready results, outputs per method label).
+def evaluate_clip(clip: Clip, spec: RunSpec, methods: list[MethodSpec], flow_preset: str = "medium",
+                  style_distance: Callable[[list[np.ndarray]], float] | None = None,
+                  stylizer: Any = None) -> tuple[dict, dict[str, list[np.ndarray]]]:
+    """Measure each method on ``clip`` with the style, backend, device and working size of ``spec``.
 
-    The results hold, per method, per-frame curves (``curves``) and their means (``mean``):
-    warping error, static flicker, ghost proxy, seam energy (×1e3), estimated ms per frame, the
-    network share; with ground truth also the exact ghost rate and foreground lag (frames).
+    ``stylizer``: one already built from ``spec`` (``spec.stylizer()``), to share across clips.
+    Returns (JSON-ready results, outputs per method label).  The results hold, per method, per-frame
+    curves (``curves``) and their means (``mean``): warping error (whole frame and moving region),
+    static flicker, sharpness, ghost proxy, seam energy (×1e3), measured ms per frame (network and
+    method), the network share; with ground truth also the exact ghost rate and foreground lag
+    (frames).  The per-frame baseline is always measured, first.
     """
     if len(clip.frames) < 2:
         raise SteadyStyleError(f"{clip.name}: needs at least 2 frames to measure consistency")
-    per_frame, net_ms = stylize_all(clip.frames, stylizer)
-    cached = CachedStylizer(clip.frames, per_frame)
+    stylizer = stylizer if stylizer is not None else spec.stylizer()
+    methods = _with_baseline(methods)
     flows: list[PairFlow] = input_flows(clip.frames, flow_preset)
     statics = [static_mask(a, b) for a, b in zip(clip.frames, clip.frames[1:])]
-    full_ms = float(np.median(net_ms))
     results: dict[str, Any] = {
         "clip": clip.name, "frames": len(clip.frames), "size": f"{clip.frames[0].shape[1]}×{clip.frames[0].shape[0]}",
-        "fps": clip.fps, "network_ms_full_frame": full_ms, "flow_preset": flow_preset,
+        "fps": clip.fps, "flow_preset": flow_preset, "backend": getattr(stylizer, "backend", spec.backend),
         "static_share": float(np.mean([m.mean() for m in statics])),
+        "moving_share": float(np.mean([p.moving.mean() for p in flows])),
         "reliable_flow_share": float(np.mean([p.reliable.mean() for p in flows])), **clip.info, "methods": {}}
     outputs: dict[str, list[np.ndarray]] = {}
-    for spec in methods:
+    per_frame: list[np.ndarray] = []
+    for m in methods:
         sink, collect = MemorySink(), _Collect()
-        processor = Processor(cached, make_stabilizer(spec.method, spec.params))
+        processor = spec.replace(method=m.method, params=m.params).processor(stylizer=stylizer, timed=True)
         run(ArraySource(clip.frames, clip.fps), processor, sink, [collect], name=clip.name)
         outs = sink.images
-        outputs[spec.label] = outs
+        if m.label == BASELINE:
+            per_frame = outs
+            results["network_ms_full_frame"] = float(np.median(collect.stylize_ms))
+        outputs[m.label] = outs
         curves: dict[str, list[float]] = {
             "warping_error": warping_errors(outs, flows),
+            "warping_error_moving": warping_errors(outs, flows, moving=True),
             "static_flicker": [static_flicker(outs[t - 1], outs[t], statics[t - 1]) for t in range(1, len(outs))],
+            "sharpness": [sharpness(o) for o in outs],
             "ghost_proxy": [ghost_fraction(o, s) for o, s in zip(outs, per_frame)],
             "seams": [1e3 * seam_energy(outs[t - 1], outs[t], per_frame[t]) for t in range(1, len(outs))],
-            "ms_per_frame": [s + full_ms * n for s, n in zip(collect.stabilize_ms, collect.network_share)],
+            "ms_per_frame": [a + b for a, b in zip(collect.stylize_ms, collect.stabilize_ms)],
+            "stabilize_ms": collect.stabilize_ms,
             "network_share": collect.network_share,
         }
         if clip.clean is not None and clip.foreground is not None:
@@ -188,6 +192,6 @@ def evaluate_clip(clip: Clip, stylizer: Callable[[np.ndarray], np.ndarray], meth
         mean = {k: _nanmean(v) for k, v in curves.items()}
         if style_distance is not None:
             mean["style_distance"] = style_distance(outs)
-        results["methods"][spec.label] = {"method": spec.method, "params": params_dict(spec.params),
-                                          "mean": mean, "curves": curves}
+        results["methods"][m.label] = {"method": m.method, "params": params_dict(m.params),
+                                       "mean": mean, "curves": curves}
     return results, outputs

@@ -7,8 +7,8 @@ from typing import Any
 
 __all__ = ["RATIO_METRICS", "summarize", "markdown_tables"]
 
-#: Measures reported as a ratio to per-frame (lower is better; per-frame = 1).
-RATIO_METRICS = ("warping_error", "static_flicker", "ms_per_frame")
+#: Measures reported as a ratio to per-frame (per-frame = 1; lower is better except for sharpness).
+RATIO_METRICS = ("warping_error", "warping_error_moving", "static_flicker", "sharpness", "ms_per_frame")
 #: Measures reported as absolute values (per-frame's own value is 0 or a floor).
 ABSOLUTE_METRICS = ("ghost_proxy", "seams", "exact_ghosts", "foreground_lag", "style_distance", "network_share")
 
@@ -54,16 +54,19 @@ def _fmt(v: float | None, digits: int) -> str:
 def markdown_tables(summary: dict) -> str:
     """One Markdown table per method: a row per clip and a mean row."""
     out = []
-    head = ("| clip | warping error | × per-frame | static flicker | × per-frame | ghost proxy | seams ×1e3 "
+    head = ("| clip | warping error | × per-frame | moving: warping error | × per-frame | static flicker | × per-frame "
+            "| sharpness × per-frame | ghost proxy | seams ×1e3 "
             "| exact ghosts | fg lag (frames) | style dist | network share | ms/frame | × per-frame |")
     for label in summary["methods"]:
-        out += [f"**{label}**", "", head, "|" + "---|" * 13]
+        out += [f"**{label}**", "", head, "|" + "---|" * 16]
         rows = [(r["clip"], r["methods"].get(label)) for r in summary["per_clip"]] + [("**mean**", summary["mean"][label])]
         for name, v in rows:
             if v is None:
                 continue
             out.append(f"| {name} | {_fmt(v.get('warping_error'), 5)} | {_fmt(v.get('warping_error_ratio'), 2)} | "
+                       f"{_fmt(v.get('warping_error_moving'), 5)} | {_fmt(v.get('warping_error_moving_ratio'), 2)} | "
                        f"{_fmt(v.get('static_flicker'), 3)} | {_fmt(v.get('static_flicker_ratio'), 3)} | "
+                       f"{_fmt(v.get('sharpness_ratio'), 3)} | "
                        f"{_fmt(v.get('ghost_proxy'), 4)} | {_fmt(v.get('seams'), 4)} | {_fmt(v.get('exact_ghosts'), 4)} | "
                        f"{_fmt(v.get('foreground_lag'), 1)} | {_fmt(v.get('style_distance'), 3)} | {_fmt(v.get('network_share'), 2)} | "
                        f"{_fmt(v.get('ms_per_frame'), 1)} | "

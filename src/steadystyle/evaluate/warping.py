@@ -10,6 +10,10 @@ the unreliable pixels of wf (forward–backward check and motion boundaries, see
 with RGB in [0, 1] and ‖·‖² summed over the three channels — as in Lai et al.'s released code
 (``evaluate_WarpError.py``), whose numbers field reports quote; the clip's error is the mean of
 E(t) over its pairs.  Divide by 3 for a per-channel mean.
+
+The **moving-region** error is the same sum over the reliable pixels whose input flow is at least
+:data:`MOVING_PX` px long (|wf(x)| ≥ 0.5 px): the moving person, the part a caller looks at, where
+a frozen background cannot help.  A pair with no such pixel has no value (NaN).
 """
 
 from __future__ import annotations
@@ -20,7 +24,10 @@ import numpy as np
 
 from ..stabilize.flow import dis_flow, grey_u8, unreliable, warp
 
-__all__ = ["PairFlow", "input_flows", "warping_error", "warping_errors"]
+__all__ = ["MOVING_PX", "PairFlow", "input_flows", "warping_error", "warping_errors"]
+
+#: Input flow (px per frame) at and above which a pixel counts as moving.
+MOVING_PX = 0.5
 
 
 @dataclass
@@ -29,6 +36,12 @@ class PairFlow:
 
     forward: np.ndarray
     reliable: np.ndarray
+
+    @property
+    def moving(self) -> np.ndarray:
+        """Reliable pixels whose input flow is at least :data:`MOVING_PX` px long (H×W bool)."""
+        f = self.forward
+        return self.reliable & (f[..., 0] ** 2 + f[..., 1] ** 2 >= MOVING_PX ** 2)
 
 
 def input_flows(frames: list[np.ndarray], preset: str = "medium") -> list[PairFlow]:
@@ -41,16 +54,18 @@ def input_flows(frames: list[np.ndarray], preset: str = "medium") -> list[PairFl
     return out
 
 
-def warping_error(out_t: np.ndarray, out_next: np.ndarray, pair: PairFlow) -> float:
-    """E(t) for outputs O(t), O(t+1) (H×W×3 uint8 RGB) and the input pair's flow; NaN if no pixel is reliable."""
-    if not pair.reliable.any():
+def warping_error(out_t: np.ndarray, out_next: np.ndarray, pair: PairFlow, moving: bool = False) -> float:
+    """E(t) for outputs O(t), O(t+1) (H×W×3 uint8 RGB) and the input pair's flow, over the reliable
+    pixels (``moving``: only those whose input moved, :attr:`PairFlow.moving`); NaN if there are none."""
+    mask = pair.moving if moving else pair.reliable
+    if not mask.any():
         return float("nan")
     a = out_t.astype(np.float32) / 255.0
     b = warp(out_next.astype(np.float32) / 255.0, pair.forward)
     sq = ((a - b) ** 2).sum(axis=2)
-    return float(sq[pair.reliable].mean())
+    return float(sq[mask].mean())
 
 
-def warping_errors(outputs: list[np.ndarray], flows: list[PairFlow]) -> list[float]:
-    """E(t) for every consecutive output pair (len(outputs) − 1 values)."""
-    return [warping_error(outputs[t], outputs[t + 1], flows[t]) for t in range(len(outputs) - 1)]
+def warping_errors(outputs: list[np.ndarray], flows: list[PairFlow], moving: bool = False) -> list[float]:
+    """E(t) for every consecutive output pair (len(outputs) − 1 values); ``moving``: the moving-region error."""
+    return [warping_error(outputs[t], outputs[t + 1], flows[t], moving) for t in range(len(outputs) - 1)]

@@ -208,7 +208,7 @@ class SteadyParams:
     flow_side: int = field(default=160, metadata=_help("longer side (px) the moving box's flow is computed at"))
     key_frames: int = field(default=12, metadata=_help("renew keyframe pixels older than this many frames"))
     fade_frames: int = field(default=4, metadata=_help("frames over which a new keyframe fades in"))
-    stale_share: float = field(default=0.25, metadata=_help("a new keyframe early when the flow fails on more "
+    stale_share: float = field(default=0.1, metadata=_help("a new keyframe early when the flow fails on more "
                                                             "than this share of the moving pixels"))
     context_px: int = field(default=16, metadata=_help("context around the stylized box, px"))
     fallback_fraction: float = field(default=0.5, metadata=_help("moving share of the frame above which it is "
