@@ -161,3 +161,20 @@ def test_calls_sharing_a_style_keep_their_own_region_statistics(tiny_style):
     assert a.region_stats is stats_a and b.region_stats is not stats_a
     region = a.stylize_region(image_a, box)
     assert np.abs(region.astype(int) - own.astype(int)).mean() < 2  # A's region pass matches A's full frame
+
+
+def test_a_long_call_keeps_a_bounded_log_with_true_totals():
+    from steadystyle.loop import FrameResult
+    from steadystyle.sources import Frame
+    from steadystyle.web.session import CallLog
+
+    log = CallLog(keep=100)
+    image = np.zeros((4, 4, 3), np.uint8)
+    for i in range(1000):  # a frame every 10 ms of a made-up clock; network 5 ms, every 2nd frame
+        frame = Frame(image, i / 100, i, captured=i / 100)
+        log.on_frame(FrameResult(frame, image, i % 2 == 0, 0.1, 5.0 * (i % 2 == 0), 1.0, i / 100 + 0.02))
+    assert log.total == 1000 and 100 <= len(log.done) <= 200 and len(log.stylize_ms) == len(log.done)
+    assert log.done[-1] == 999 / 100 + 0.02  # the newest frames are the ones kept
+    count, network = log.recent(since=log.done[-1] - 0.095)  # the last 10 frames
+    assert count == 10 and sorted(set(network)) == [0.0, 5.0] and network.count(5.0) == 5
+    assert log.delivered_fps() == pytest.approx(100.0)

@@ -9,7 +9,8 @@ Per peer connection (:class:`CallSession`):
 - one *worker thread* runs :func:`steadystyle.loop.run` on that source, with this call's own
   :class:`~steadystyle.loop.Processor` (its own stabilizer, and its own view of the shared
   stylizer: :func:`~steadystyle.web.stylizers.stream_view`), a
-  :class:`NewestResult` sink and the live observers (:class:`~steadystyle.stats.FrameLog`).
+  :class:`NewestResult` sink and the live observer :class:`~steadystyle.stats.FrameLog`
+  (bounded: :class:`CallLog`).
   Control changes are queued and applied by the worker between two frames, so a control never
   waits on a running network pass and no call ever waits on another;
 - an output track (:class:`StylizedTrack`) that, each time a camera frame arrives, returns the
@@ -60,6 +61,32 @@ class Arrival:
     picture: VideoFrame
     arrived: float
     time: float
+
+
+class CallLog(FrameLog):
+    """The live :class:`~steadystyle.stats.FrameLog`, bounded for a call that runs for hours:
+    it keeps the last ``keep`` frames (trimmed in halves, so appending stays O(1) on average).
+    Thread-safe between the worker (``on_frame``) and the event loop (:meth:`recent`)."""
+
+    def __init__(self, keep: int = 4096) -> None:
+        super().__init__()
+        self.keep = keep
+        self.total = 0  # frames logged since the start
+        self._lock = threading.Lock()
+
+    def on_frame(self, result: FrameResult) -> None:
+        with self._lock:
+            super().on_frame(result)
+            self.total += 1
+            if len(self.done) > 2 * self.keep:
+                for values in (self.foreground, self.stylize_ms, self.stabilize_ms, self.latency_ms, self.done):
+                    del values[:-self.keep]
+
+    def recent(self, since: float) -> tuple[int, list[float]]:
+        """(frames done at or after ``since``, their network ms) — ``time.perf_counter()`` seconds."""
+        with self._lock:
+            first = bisect.bisect_left(self.done, since)
+            return len(self.done) - first, self.stylize_ms[first:len(self.done)]
 
 
 class NewestResult:
@@ -117,7 +144,7 @@ class CallSession:
         self.work_size = parse_size(controls["size"], (controls["size"],))
         self.frames = Newest()  # fed by the reader task
         self.sink = NewestResult(self.work_size)  # the track's size is fixed for its life (aiortc #24)
-        self.log = FrameLog()
+        self.log = CallLog()
         self.summary: LoopSummary | None = None
         self.closed = False
         self.error: str | None = None
@@ -265,19 +292,17 @@ class CallSession:
         now = time.perf_counter()
         since = now - self.WINDOW_S
         arrived = sum(1 for t in list(self._arrived_at) if t >= since)
-        done = self.log.done
-        first = bisect.bisect_left(done, since)
-        count = len(done)
-        network = [ms for ms in self.log.stylize_ms[first:count] if ms > 0]
+        processed, network_ms = self.log.recent(since)
+        network = [ms for ms in network_ms if ms > 0]
         sent = [ms for t, ms in list(self._sent_at) if t >= since]
         return {
             "type": "stats", "session": self.id,
             "fps_in": round(arrived / self.WINDOW_S, 1),
-            "fps_processed": round((count - first) / self.WINDOW_S, 1),
+            "fps_processed": round(processed / self.WINDOW_S, 1),
             "fps_out": round(len(sent) / self.WINDOW_S, 1),
             "latency_ms": percentiles(sent),
             "network_ms": round(sum(network) / len(network), 1) if network else None,
-            "dropped": self.dropped, "processed": count, "sent": self.sent,
+            "dropped": self.dropped, "processed": self.log.total, "sent": self.sent,
             "controls": dict(self.controls), "size": f"{self.work_size[0]}x{self.work_size[1]}",
             "preparing": self.preparing, "error": self.error,
         }
@@ -333,4 +358,4 @@ class StylizedTrack(MediaStreamTrack):
             return frame
 
 
-__all__ = ["CallSession", "StylizedTrack", "NewestResult", "Arrival"]
+__all__ = ["CallSession", "StylizedTrack", "NewestResult", "CallLog", "Arrival"]
