@@ -186,6 +186,8 @@ def test_tracker_smooths_a_jump_and_keeps_two_faces_apart():
     tracker.update([(10, 0, 50, 40), (102, 0, 142, 40)])  # a 10 px move; 2 px of jitter (< 0.06 × 40)
     boxes = sorted(tuple(b) for b, _ in tracker.faces())
     assert boxes == [(5.0, 0.0, 45.0, 40.0), (100.0, 0.0, 140.0, 40.0)]
+    tracker.update([(200, 0, 260, 60), (100, 0, 140, 40), (5, 0, 45, 40)])  # a third, larger face first
+    assert len(tracker.faces()) == 3
 
 
 # --- the blend --------------------------------------------------------------------------------

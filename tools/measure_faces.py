@@ -156,7 +156,7 @@ def matched(inputs: list[list[int]], outputs: list[list[int]]) -> bool:
 def default_clips(videos: str) -> list[str]:
     return (sorted(glob.glob(os.path.join(videos, "asl_gestures", "*.mkv")))
             + [os.path.join(videos, "intel_head_pose_female.gif"),
-               os.path.join(videos, "intel_one_by_one_person.mp4@740:820")])
+               os.path.join(videos, "intel_one_by_one_person.mp4@760:808")])
 
 
 def timing(clip: list[np.ndarray], repeats: int = 1) -> dict:
@@ -185,6 +185,43 @@ def timing(clip: list[np.ndarray], repeats: int = 1) -> dict:
     return out
 
 
+def gallery(out: str, videos: str, styles: list[str], detail: float) -> None:
+    """Before/after crops: per style a row of input | detail 0 | ``detail``, for two clips."""
+    shots = [(os.path.join(videos, "asl_gestures", "book.mkv"), 30), (os.path.join(videos, "intel_head_pose_female.gif"), 8)]
+    cell = 176
+    rows = []
+    crops = []
+    for path, index in shots:
+        _, frames = read_clip(f"{path}@{index}:{index + 1}", 480, 1)
+        image = frames[0]
+        from steadystyle.facedetect import FaceDetector
+
+        face = FaceDetector(20)(image)[0]
+        side = int(2.6 * max(face.width, face.height))
+        cx, cy = int((face.box[0] + face.box[2]) / 2), int((face.box[1] + face.box[3]) / 2 + 0.15 * side)
+        x0, y0 = max(0, min(image.shape[1] - side, cx - side // 2)), max(0, min(image.shape[0] - side, cy - side // 2))
+        crops.append((image, Box(y0, y0 + side, x0, x0 + side)))
+
+    def label(tile: np.ndarray, text: str) -> np.ndarray:
+        tile = tile.copy()
+        cv2.putText(tile, text, (5, cell - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 3, cv2.LINE_AA)
+        cv2.putText(tile, text, (5, cell - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
+        return tile
+
+    for style in styles:
+        network = make_stylizer(style, backend="onnx")
+        row = []
+        for image, box in crops:
+            stylized = network(image)
+            tiles = [(image, "input"), (stylized, f"{style}, face 0"),
+                     (FaceDetail(detail)(image, stylized), f"face {detail:g}")]
+            row += [label(cv2.resize(t[box.slices()], (cell, cell), interpolation=cv2.INTER_AREA), name)
+                    for t, name in tiles]
+        rows.append(np.hstack(row))
+    sheet = np.vstack(rows)
+    cv2.imwrite(out, cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--videos", default="../shared/data/videos", help="folder of the development clips")
@@ -199,7 +236,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-gram", action="store_true", help="skip the Gram check")
     parser.add_argument("--timing", action="store_true", help="also time the mask at 320×240 and 640×480")
     parser.add_argument("--out", default="faces.json")
+    parser.add_argument("--gallery", default=None, help="only write a before/after gallery (JPEG) of --styles")
     args = parser.parse_args(argv)
+    if args.gallery:
+        styles = sorted(style_paths()) if args.styles == "all" else args.styles.split(",")
+        gallery(args.gallery, args.videos, styles, float(args.details.split(",")[-1]))
+        return 0
 
     cv2.setNumThreads(1)
     details = [float(d) for d in args.details.split(",")]
@@ -283,15 +325,21 @@ def main(argv: list[str] | None = None) -> int:
         summary = "  ".join(f"d={d}: {row[str(d)]['ratio']:.2f}" + (f" (Gram {row[str(d)]['gram_ratio']:.2f})"
                                                                     if gram is not None else "") for d in details)
         print(f"{style}: {summary}   [{time.perf_counter() - t_start:.0f} s]", flush=True)
+        write_json(report, args.out)  # after every style: a long run that is cut off keeps what it measured
     haar.close()
     if args.timing:
         report["timing"] = timing(clips[0][1])
         print(json.dumps(report["timing"], indent=1))
     report["seconds"] = time.perf_counter() - t_start
-    tmp = Path(args.out).with_name("." + Path(args.out).name + ".tmp")
-    tmp.write_text(json.dumps(report, indent=1))
-    os.replace(tmp, args.out)
+    write_json(report, args.out)
     return 0
+
+
+def write_json(report: dict, path: str) -> None:
+    """``report`` to ``path`` through a temporary file and a rename (never half a file)."""
+    tmp = Path(path).with_name("." + Path(path).name + ".tmp")
+    tmp.write_text(json.dumps(report, indent=1))
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

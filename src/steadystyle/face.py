@@ -51,7 +51,7 @@ def check_face_detail(detail: float) -> float:
     return value
 
 
-@dataclass
+@dataclass(eq=False)  # tracks are told apart by identity
 class _Track:
     box: np.ndarray  # (x0, y0, x1, y1) float64, frame pixels
     presence: float  # 0..1, the mask's weight for this face
