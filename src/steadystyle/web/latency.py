@@ -1,0 +1,258 @@
+"""End-to-end latency of the browser call, measured in the browser (#23).
+
+Headless Chromium (through Playwright) plays a clip as its fake camera; every frame carries its
+index in a band of black/white cells at the top.  The call page sends it to ``steadystyle
+serve`` on loopback and shows the painted video; in the page, ``requestVideoFrameCallback`` on
+the camera ``<video>`` notes when each index was shown locally, and on the painted ``<video>``
+when it came back.  Latency = painted − camera time of the same index: capture, encode, network,
+decode, stylization, stabilization, waiting, encode, decode — everything but the camera itself.
+
+``python -m steadystyle.web.latency --style identity --size 320x240 --seconds 60`` prints p50 and
+p95 (ms), the latency's slope over the call (ms per minute), the rate of distinct painted frames
+(fps) and the share of painted frames whose index could not be read (a style can paint over the
+band).  ``identity`` returns the camera picture unchanged: the WebRTC path's own cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import SteadyStyleError
+
+BITS = 10  # frame indices 0–1023; the clip loops sooner
+CLIP_FRAMES = 300  # 10 s at 30 fps
+
+
+class Identity:
+    """A "style" that returns the frame unchanged (the Stylizer protocol): the path's own cost."""
+
+    name = "identity"
+    backend = "none"
+    max_side = None
+    context = 0
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        return image.copy()
+
+    def stylize_region(self, image: np.ndarray, box: Any) -> np.ndarray:
+        return image[box.slices()].copy()
+
+    def synchronize(self) -> None:
+        pass
+
+
+def coded_frame(index: int, width: int, height: int) -> np.ndarray:
+    """An RGB frame: ``index`` in :data:`BITS` cells across the top eighth (white = 1), over a
+    scene with a disc moving across it (so the stabilizer has motion to follow)."""
+    y, x = np.mgrid[0:height, 0:width]
+    image = np.stack([x * 255 // width, y * 255 // height, np.full_like(x, 110)], -1).astype(np.uint8)
+    import cv2
+
+    t = index / 30.0
+    cx = int(width * (0.5 + 0.3 * np.sin(t)))
+    cv2.circle(image, (cx, height * 3 // 5), height // 6, (230, 190, 60), -1)
+    cell, band = width // BITS, height // 8
+    for bit in range(BITS):
+        image[:band, bit * cell:(bit + 1) * cell] = 255 if (index >> bit) & 1 else 0
+    return image
+
+
+def write_clip(path: Path, width: int, height: int, frames: int = CLIP_FRAMES, fps: int = 30) -> Path:
+    """The fake camera's clip as YUV4MPEG2 4:2:0."""
+    import cv2
+
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for i in range(frames):
+            f.write(b"FRAME\n")
+            f.write(cv2.cvtColor(coded_frame(i, width, height), cv2.COLOR_RGB2YUV_I420).tobytes())
+    return path
+
+
+# In the page: read the index of each shown frame of a <video> (cell centres, mean luminance;
+# a cell neither clearly dark nor clearly bright makes the frame unreadable).
+PROBE = """([bits]) => {
+  const probe = { camera: [], painted: [], unreadable: 0, shown: 0 };
+  window.latencyProbe = probe;
+  const read = (video) => {
+    const w = video.videoWidth, h = video.videoHeight;
+    if (!w || !h) return null;
+    const c = read.canvas || (read.canvas = document.createElement("canvas"));
+    c.width = w; c.height = Math.max(1, Math.floor(h / 8));
+    const g = c.getContext("2d", { willReadFrequently: true });
+    g.drawImage(video, 0, 0, w, h, 0, 0, w, h);
+    const data = g.getImageData(0, 0, c.width, c.height).data;
+    const cell = Math.floor(w / bits);
+    let value = 0;
+    for (let bit = 0; bit < bits; bit++) {
+      let sum = 0, n = 0;
+      for (let y = Math.floor(c.height / 4); y < Math.ceil(c.height * 3 / 4); y++) {
+        for (let x = bit * cell + Math.floor(cell / 4); x < bit * cell + Math.ceil(cell * 3 / 4); x++) {
+          const i = 4 * (y * c.width + x);
+          sum += 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2]; n++;
+        }
+      }
+      const mean = sum / n;
+      if (mean > 64 && mean < 192) return null;
+      if (mean >= 192) value |= 1 << bit;
+    }
+    return value;
+  };
+  const watch = (id, list, painted) => {
+    const video = document.getElementById(id);
+    const onFrame = (now, meta) => {
+      const index = read(video);
+      if (painted) { probe.shown++; if (index === null) probe.unreadable++; }
+      if (index !== null) list.push([index, now]);
+      video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  };
+  watch("camera", probe.camera, false);
+  watch("painted", probe.painted, true);
+}"""
+
+
+def latencies(camera: list[tuple[int, float]], painted: list[tuple[int, float]]) -> list[tuple[float, float]]:
+    """(time s, latency ms) of each distinct painted frame: the first time an index was shown
+    painted, minus the last time before it that the camera showed that index.  Times in ms of
+    the page's clock; a painted index the camera never showed before is left out."""
+    out: list[tuple[float, float]] = []
+    last_seen: dict[int, float] = {}
+    ci = 0
+    previous: int | None = None
+    for index, t in painted:
+        while ci < len(camera) and camera[ci][1] <= t:
+            last_seen[camera[ci][0]] = camera[ci][1]
+            ci += 1
+        if index == previous or index not in last_seen:
+            previous = index
+            continue
+        previous = index
+        out.append((t / 1000.0, t - last_seen[index]))
+    return out
+
+
+def summarize(samples: list[tuple[float, float]], seconds: float, shown: int, unreadable: int) -> dict[str, Any]:
+    """p50/p95/max (ms), slope (ms per minute, least squares), distinct painted fps, unreadable share."""
+    if len(samples) < 2:
+        raise SteadyStyleError("no painted frame could be matched to a camera frame (is the call connected?)")
+    t = np.array([s[0] for s in samples])
+    ms = np.array([s[1] for s in samples])
+    slope = float(np.polyfit(t - t[0], ms, 1)[0]) * 60.0
+    return {"frames": len(samples), "p50_ms": round(float(np.percentile(ms, 50)), 1),
+            "p95_ms": round(float(np.percentile(ms, 95)), 1), "max_ms": round(float(ms.max()), 1),
+            "slope_ms_per_min": round(slope, 1), "distinct_fps": round(len(samples) / seconds, 2),
+            "unreadable_share": round(unreadable / shown, 3) if shown else None}
+
+
+def measure(style: str = "identity", size: str = "320x240", seconds: float = 60.0, *, method: str | None = None,
+            backend: str = "auto", device: str = "auto", chromium: str | None = None, warmup: float = 3.0) -> dict:
+    """Run one browser call for ``warmup`` + ``seconds`` and measure it (see the module docstring)."""
+    from aiohttp import web
+    from playwright.sync_api import sync_playwright
+
+    from ..spec import DEFAULT_METHOD, RunSpec
+    from .config import ServerConfig
+    from .server import CallServer
+
+    width, height = (int(v) for v in size.split("x"))
+    value: Any = Identity() if style == "identity" else style
+    spec = RunSpec(style=value, backend=backend, device=device, method=method or DEFAULT_METHOD)
+    config = ServerConfig(spec=spec, styles={style: value}, size=size, sizes=(size,))
+    server = CallServer(config)
+    loop_ready = threading.Event()
+    state: dict[str, Any] = {}
+
+    def serve() -> None:
+        import asyncio
+
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        runner = web.AppRunner(server.app())
+        loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        loop.run_until_complete(site.start())
+        state.update(loop=loop, runner=runner, port=site._server.sockets[0].getsockname()[1])
+        loop_ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    loop_ready.wait(30)
+    with tempfile.TemporaryDirectory() as folder:
+        clip = write_clip(Path(folder) / "camera.y4m", width, height)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium or _chromium(), headless=True, args=[
+                "--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={clip}", "--autoplay-policy=no-user-gesture-required",
+                "--allow-loopback-in-peer-connection"])
+            try:
+                page = browser.new_page()
+                page.goto(f"http://127.0.0.1:{state['port']}/")
+                page.wait_for_function("window.steadystyle && window.steadystyle.ready", timeout=30000)
+                page.click("#start")
+                page.wait_for_function("window.steadystyle.framesShown > 10", timeout=300000)  # a first ONNX export
+                page.wait_for_timeout(warmup * 1000)
+                page.evaluate(PROBE, [BITS])
+                page.wait_for_timeout(seconds * 1000)
+                probe = page.evaluate("window.latencyProbe")
+                server_stats = page.evaluate("window.steadystyle.stats")
+            finally:
+                browser.close()
+    import asyncio
+
+    asyncio.run_coroutine_threadsafe(state["runner"].cleanup(), state["loop"]).result(30)
+    state["loop"].call_soon_threadsafe(state["loop"].stop)
+    thread.join(10)
+    samples = latencies([tuple(x) for x in probe["camera"]], [tuple(x) for x in probe["painted"]])
+    result = summarize(samples, seconds, probe["shown"], probe["unreadable"])
+    from ..stats import machine_description
+
+    return {"style": style, "size": size, "method": spec.method, "seconds": seconds, **result,
+            "server_network_ms": (server_stats or {}).get("network_ms"), "machine": machine_description(),
+            "load_average": os.getloadavg()}
+
+
+def _chromium() -> str:
+    for path in (os.environ.get("STEADYSTYLE_CHROMIUM"), "/usr/bin/chromium", "/usr/lib/chromium/chromium"):
+        if path and os.access(path, os.X_OK):
+            return path
+    raise SteadyStyleError("no Chromium found (apt-get install chromium, or set STEADYSTYLE_CHROMIUM)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m steadystyle.web.latency", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--style", default="identity", help="identity, a shipped style or a model file")
+    parser.add_argument("--size", default="320x240", help="camera and processing size WxH (default 320x240)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="measured call length (default 60)")
+    parser.add_argument("--method", default=None, help="stabilization method (default: the default method)")
+    parser.add_argument("--backend", default="auto")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--json", default=None, help="also write the result to this JSON file")
+    args = parser.parse_args(argv)
+    try:
+        result = measure(args.style, args.size, args.seconds, method=args.method, backend=args.backend,
+                         device=args.device)
+    except SteadyStyleError as exc:
+        print(f"steadystyle: error: {exc}")
+        return 2
+    print(json.dumps({k: v for k, v in result.items() if k != "machine"}))
+    if args.json:
+        from ..atomic import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
