@@ -6,14 +6,20 @@ import os
 from pathlib import Path
 
 from ..errors import SteadyStyleError
-from .sequences import PRINTF_FIELD, is_image_sequence, missing_folder, pattern_regex, sequence_dir
+from .sequences import (PRINTF_FIELD, is_image_file, is_image_sequence, missing_folder,
+                        pattern_regex, sequence_dir, sequence_files)
 
-__all__ = ["VIDEO_EXTENSIONS", "OUTPUT_FORMS", "is_sequence_output", "check_output_path"]
+__all__ = ["VIDEO_EXTENSIONS", "IMAGE_OUTPUT_EXTENSIONS", "OUTPUT_FORMS", "is_sequence_output", "is_image_output",
+           "check_output_path"]
 
 VIDEO_EXTENSIONS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska"}
 """Output video extensions and the FFmpeg muxer each one uses (video codec: H.264)."""
 
-OUTPUT_FORMS = ".mp4, .mov or .mkv file, a PNG pattern like out/%06d.png, or a folder ending in / (out/)"
+IMAGE_OUTPUT_EXTENSIONS = (".png", ".jpg", ".jpeg")
+"""Extensions of a single-image output (one image in, one image out); JPEG at quality 95."""
+
+OUTPUT_FORMS = (".mp4, .mov or .mkv file, a PNG pattern like out/%06d.png, a folder ending in / (out/), "
+                "or for one image in a .png or .jpg image")
 """The output forms :func:`check_output_path` accepts, as named in its error messages."""
 
 
@@ -22,6 +28,26 @@ def is_sequence_output(path: str | os.PathLike) -> bool:
     name ending in ``/`` (a folder to be created) or a ``%d`` pattern.  A name without an
     extension is not guessed to be a folder (:func:`check_output_path` refuses it)."""
     return is_image_sequence(path)
+
+
+def is_image_output(path: str | os.PathLike) -> bool:
+    """A single-image output: a ``.png``/``.jpg``/``.jpeg`` name that is not a sequence (no
+    ``%d`` field, not a folder)."""
+    text = os.path.expanduser(os.fspath(path))
+    return not is_sequence_output(text) and Path(text).suffix.lower() in IMAGE_OUTPUT_EXTENSIONS
+
+
+def _single_frame_input(src: Path) -> bool:
+    """Whether the input ``src`` holds one frame as far as its path tells: an image file, or a
+    sequence of one image (a video is taken for many frames)."""
+    if is_image_file(src):
+        return True
+    if is_image_sequence(src):
+        try:
+            return len(sequence_files(src)) == 1
+        except SteadyStyleError:
+            return True  # the reader names the problem
+    return not src.exists()  # a missing input: the reader names the problem
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -36,8 +62,9 @@ def check_output_path(
 ) -> Path:
     """Check that ``output`` can be written and return it as a ``Path`` (``~`` expanded).
 
-    Accepted outputs: ``.mp4``, ``.mov``, ``.mkv`` files, or a PNG sequence (a pattern like
-    ``out/%05d.png``, an existing directory, or a path ending in ``/``).  Raises
+    Accepted outputs: ``.mp4``, ``.mov``, ``.mkv`` files, a PNG sequence (a pattern like
+    ``out/%05d.png``, an existing directory, or a path ending in ``/``), or a single ``.png`` /
+    ``.jpg`` image when the input (if given) is one image.  Raises
     :class:`SteadyStyleError` if the output is the input file (or the input sequence's folder),
     if the folder it goes into does not exist or is not writable, or if the name has no
     extension or an unsupported one (the message names :data:`OUTPUT_FORMS`).
@@ -58,6 +85,16 @@ def check_output_path(
         if folder.exists() and not folder.is_dir():
             raise missing_folder(out, folder)
         parent = folder if folder.is_dir() else folder.parent
+    elif out.suffix.lower() in IMAGE_OUTPUT_EXTENSIONS:
+        if out.is_dir():
+            raise SteadyStyleError(f"{out}: is a directory")
+        parent = out.parent
+        if input is not None:
+            src = Path(os.path.expanduser(os.fspath(input)))
+            if not _single_frame_input(src):
+                raise SteadyStyleError(
+                    f"{out}: one image is written from one image, and {src} has more frames; write a "
+                    f".mp4, .mov or .mkv file, or a PNG pattern like {out.with_name('%06d.png')}")
     else:
         if out.suffix.lower() not in VIDEO_EXTENSIONS:
             raise SteadyStyleError(

@@ -19,7 +19,8 @@ from av.video.reformatter import Colorspace, Interpolation
 
 from ..errors import SteadyStyleError
 from .container import one_line, open_container
-from .sequences import frame_numbers, is_image_sequence, number_ranges, read_image, sequence_files, sequence_gaps
+from .sequences import (frame_numbers, is_image_file, is_image_sequence, number_ranges, read_image, sequence_files,
+                        sequence_gaps)
 
 __all__ = ["DEFAULT_SEQUENCE_FPS", "VideoInfo", "VideoFrame", "VideoReader"]
 
@@ -102,9 +103,10 @@ def _to_rgb(frame: av.VideoFrame) -> np.ndarray:
 class VideoReader:
     """Context manager / iterable of :class:`VideoFrame`.
 
-    Reads what FFmpeg reads: mp4, mkv, avi, mov, raw ``.264``, GIF ..., and image sequences (a
+    Reads what FFmpeg reads: mp4, mkv, avi, mov, raw ``.264``, GIF ..., image sequences (a
     folder of images sorted by name with numbers in numeric order, or a printf pattern like
-    ``frames/%05d.png``).  ``fps`` is the frame rate of inputs without timestamps (image sequences,
+    ``frames/%05d.png``), and a single image file (``photo.jpg``: a one-frame input, decoded by
+    OpenCV with its EXIF orientation applied).  ``fps`` is the frame rate of inputs without timestamps (image sequences,
     raw streams); it defaults to 25.  Each iteration starts again from the first frame.
 
     The constructor already decodes the first frame, so missing, unreadable and empty inputs fail
@@ -136,6 +138,8 @@ class VideoReader:
         self.frames_read = 0
         if is_image_sequence(path):
             self.info = self._open_sequence()
+        elif is_image_file(self.path):
+            self.info = self._open_image()
         else:
             self.info = self._open_video()
 
@@ -158,6 +162,13 @@ class VideoReader:
         self.warnings = list(self._opening_warnings)
         self.frames_announced = len(self._files) + len(missing)
         return VideoInfo(width, height, fps, len(self._files), has_audio=False, rotation=0)
+
+    def _open_image(self) -> VideoInfo:
+        """One image file: a one-frame sequence."""
+        self._files = [self.path]
+        height, width = read_image(self.path, 0).shape[:2]
+        self.frames_announced = 1
+        return VideoInfo(width, height, self._fps_override or DEFAULT_SEQUENCE_FPS, 1, has_audio=False, rotation=0)
 
     def _open_video(self) -> VideoInfo:
         self._container = open_container(self.path)

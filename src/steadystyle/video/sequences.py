@@ -1,7 +1,10 @@
 """Image sequences: which paths name one, their files in frame order, gaps in their numbering.
 
 A sequence is a folder of images (sorted by name, numbers in numeric order: ``frame2`` before
-``frame10``) or a printf pattern with one integer field such as ``frames/%05d.png``.
+``frame10``; hidden files skipped) or a printf pattern with one integer field such as
+``frames/%05d.png``.  A name is a pattern only when it is not an existing file, ends in an image
+extension and holds a real field (``%d`` or ``%0Nd`` not followed by a letter or digit), so a file
+called ``50%done.mp4`` or ``50%done.png`` is a file.
 """
 
 from __future__ import annotations
@@ -16,27 +19,46 @@ import numpy as np
 from ..errors import SteadyStyleError
 from .container import one_line
 
-__all__ = ["IMAGE_EXTENSIONS", "PRINTF_FIELD", "is_image_sequence", "pattern_regex", "missing_folder",
+__all__ = ["IMAGE_EXTENSIONS", "PRINTF_FIELD", "is_image_sequence", "is_image_file", "frame_name", "pattern_regex", "missing_folder",
            "sequence_files", "frame_numbers", "number_ranges", "sequence_gaps", "sequence_dir", "read_image"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 """File extensions read as images in a folder or pattern sequence."""
 
-PRINTF_FIELD = re.compile(r"%(0?)(\d*)d")
-"""A printf integer field (``%d``, ``%05d``) in a file name pattern."""
+PRINTF_FIELD = re.compile(r"%(?:0([1-9][0-9]?))?d(?![0-9A-Za-z])")
+"""A printf integer field in a file name pattern: ``%d`` or ``%0Nd`` (group 1: the width N), not
+followed by a letter or digit (``50%done`` holds none)."""
 
 _NUMBERED = re.compile(r"\A(.*?)(\d+)(\D*)\Z")
 
 
 def is_image_sequence(path: str | os.PathLike) -> bool:
     """True if ``path`` names an image sequence: an existing directory, a path ending in a
-    separator, or a string containing a printf integer field such as ``%05d`` or ``%d``."""
+    separator, or a name that is not an existing file, ends in an image extension and contains a
+    printf integer field such as ``%05d`` or ``%d``."""
     text = os.fspath(path)
-    return (
-        os.path.isdir(text)
-        or text.endswith(("/", os.sep))
-        or PRINTF_FIELD.search(os.path.basename(text)) is not None
-    )
+    if os.path.isdir(text) or text.endswith(("/", os.sep)):
+        return True
+    if os.path.lexists(text):
+        return False  # a file that exists is a file, whatever its name
+    name = os.path.basename(text)
+    return PRINTF_FIELD.search(name) is not None and os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def is_image_file(path: str | os.PathLike) -> bool:
+    """True if ``path`` is an existing file (not a folder) with an image extension: a one-frame input."""
+    text = os.fspath(path)
+    return os.path.isfile(text) and os.path.splitext(text)[1].lower() in IMAGE_EXTENSIONS
+
+
+def frame_name(pattern: str, number: int) -> str:
+    """The file name of frame ``number`` of the pattern ``pattern`` (one field, see
+    :data:`PRINTF_FIELD`); any other ``%`` in the name stays as it is."""
+    field = PRINTF_FIELD.search(pattern)
+    if field is None:
+        raise ValueError(f"{pattern!r} holds no %d field")
+    width = int(field.group(1) or 0)
+    return pattern[: field.start()] + f"{number:0{width}d}" + pattern[field.end():]
 
 
 def _natural_key(name: str) -> list[object]:
@@ -67,7 +89,8 @@ def missing_folder(path: Path, folder: Path) -> SteadyStyleError:
 def sequence_files(path: Path) -> list[Path]:
     """The image files of a sequence input, in frame order."""
     if path.is_dir():
-        files = [p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
+        files = [p for p in path.iterdir()
+                 if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".") and p.is_file()]
         return sorted(files, key=lambda p: _natural_key(p.name))
     if not PRINTF_FIELD.search(path.name):  # "name/" given for a folder that is not one
         raise missing_folder(path, path)
@@ -78,7 +101,7 @@ def sequence_files(path: Path) -> list[Path]:
     numbered = []
     for entry in folder.iterdir():
         match = regex.match(entry.name)
-        if match and entry.is_file():
+        if match and not entry.name.startswith(".") and entry.is_file():
             numbered.append((int(match.group(1)), entry))
     return [entry for _, entry in sorted(numbered)]
 

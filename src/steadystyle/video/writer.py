@@ -1,8 +1,9 @@
-"""Writing: H.264 video (MP4, MOV, MKV) or a lossless PNG sequence, atomically, with the input's audio."""
+"""Writing: H.264 video (MP4, MOV, MKV), a lossless PNG sequence or one image, atomically, with the input's audio."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 from fractions import Fraction
@@ -20,8 +21,9 @@ from ..errors import SteadyStyleError
 from ..frames import FrameError, check_frame
 from .audio import AUDIO_LEAD, AudioCopy
 from .container import one_line, open_container
-from .paths import VIDEO_EXTENSIONS, check_output_path, is_sequence_output
-from .sequences import PRINTF_FIELD, pattern_regex
+from .folder_output import MANIFEST, check_folder, file_record, move_in
+from .paths import VIDEO_EXTENSIONS, check_output_path, is_image_output, is_sequence_output
+from .sequences import PRINTF_FIELD, frame_name, pattern_regex
 
 __all__ = ["VideoWriter"]
 
@@ -30,9 +32,13 @@ _TO_YUV_FLAGS = Interpolation.BILINEAR | Interpolation.ACCURATE_RND
 
 
 class VideoWriter:
-    """Writes H.264 MP4 (``.mp4``/``.mov``), H.264 MKV (``.mkv``), or a lossless PNG sequence
+    """Writes H.264 MP4 (``.mp4``/``.mov``), H.264 MKV (``.mkv``), a lossless PNG sequence
     (a printf pattern like ``out/%05d.png``, or a directory, existing or new, filled with
-    ``%06d.png``; frames are numbered from 1 like ffmpeg).
+    ``%06d.png``; frames are numbered from 1 like ffmpeg), or one image (``out.png``, ``out.jpg``:
+    a second frame is a one-line :class:`SteadyStyleError`).
+
+    Into an existing folder only files steadystyle wrote there may be replaced or removed, and
+    the frames arrive all at once or not at all (:mod:`.folder_output`).
 
     ``write`` takes ``(height, width, 3)`` uint8 RGB images and optional times in seconds; times
     are kept (rounded to 1/90000 s, forced strictly increasing) so variable-frame-rate input stays
@@ -68,6 +74,8 @@ class VideoWriter:
             raise SteadyStyleError(f"frame rate must be positive, got {fps}")
         self.path = check_output_path(path, audio_from)
         self._sequence = is_sequence_output(os.path.expanduser(os.fspath(path)))  # before "out/" loses its /
+        self._image = not self._sequence and is_image_output(self.path)
+        self._encoded: bytes | None = None  # the single image's file, until close
         self.width, self.height = int(width), int(height)
         self.fps = fps if isinstance(fps, Fraction) else Fraction(fps).limit_denominator(1001)
         self.overwrite = overwrite
@@ -79,6 +87,8 @@ class VideoWriter:
         self._audio: AudioCopy | None = None
         if self._sequence:
             self._init_sequence()
+        elif self._image:
+            self._init_image()
         else:
             self._init_video(audio_from, crf)
 
@@ -92,6 +102,8 @@ class VideoWriter:
         self._regex = pattern_regex(self._pattern, self.path)
         if not self.overwrite and self._existing_frames():
             raise SteadyStyleError(f"{self.path}: output frames already exist")
+        if self._folder.is_dir():
+            check_folder(self._folder, self._pattern, self._regex, self.path)
         try:
             if self._folder.is_dir():  # fill a hidden folder inside (.steadystyle.tmp-…), move files out at close
                 self._staged = Staged(self._folder / "steadystyle", folder=True)
@@ -105,6 +117,14 @@ class VideoWriter:
         if not self._folder.is_dir():
             return []
         return [p for p in self._folder.iterdir() if self._regex.match(p.name) and p.is_file()]
+
+    def _init_image(self) -> None:
+        if not self.overwrite and self.path.exists():
+            raise SteadyStyleError(f"{self.path}: output file already exists")
+        try:
+            self._staged = Staged(self.path)
+        except OSError as error:
+            raise SteadyStyleError(f"{self.path}: cannot create output ({one_line(error)})") from None
 
     def _init_video(self, audio_from: str | os.PathLike | None, crf: int) -> None:
         if not self.overwrite and self.path.exists():
@@ -162,6 +182,8 @@ class VideoWriter:
         try:
             if self._sequence:
                 self._write_png(image)
+            elif self._image:
+                self._encode_image(image)
             else:
                 self._write_video(image, time)
         except (av.error.FFmpegError, OSError) as error:
@@ -179,7 +201,19 @@ class VideoWriter:
         if not ok:
             raise OSError("PNG encoding failed")
         assert self._staged is not None
-        (self._staged.path / (self._pattern % (self.frames_written + 1))).write_bytes(data.tobytes())
+        (self._staged.path / frame_name(self._pattern, self.frames_written + 1)).write_bytes(data.tobytes())
+
+    def _encode_image(self, image: np.ndarray) -> None:
+        if self._encoded is not None:
+            raise SteadyStyleError(f"{self.path}: is one image, and a second frame came; write a .mp4, .mov or "
+                                   f".mkv file, or a PNG pattern like {self.path.with_name('%06d.png')} "
+                                   f"(nothing was written)")
+        jpeg = self.path.suffix.lower() in (".jpg", ".jpeg")
+        params = [cv2.IMWRITE_JPEG_QUALITY, 95] if jpeg else []
+        ok, data = cv2.imencode(self.path.suffix.lower(), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), params)
+        if not ok:
+            raise OSError(f"{self.path.suffix} encoding failed")
+        self._encoded = data.tobytes()
 
     def _write_video(self, image: np.ndarray, time: float | None) -> None:
         assert self._container is not None
@@ -212,6 +246,8 @@ class VideoWriter:
                 raise SteadyStyleError(f"{self.path}: no frames were written")
             if self._sequence:
                 self._finish_sequence()
+            elif self._image:
+                self._finish_image()
             else:
                 self._finish_video()
         except (av.error.FFmpegError, OSError) as error:
@@ -236,21 +272,24 @@ class VideoWriter:
         assert self._staged is not None
         self._staged.commit()
 
+    def _finish_image(self) -> None:
+        assert self._staged is not None and self._encoded is not None
+        self._staged.path.write_bytes(self._encoded)
+        if not self.overwrite and self.path.exists():
+            raise SteadyStyleError(f"{self.path}: output file already exists")
+        self._staged.commit()
+
     def _finish_sequence(self) -> None:
         staged = self._staged
         assert staged is not None
         if not self._folder.exists():
+            records = {p.name: file_record(p) for p in staged.path.iterdir()}
+            (staged.path / MANIFEST).write_text(json.dumps({"files": records}, indent=0) + "\n", encoding="utf-8")
             staged.commit()  # the whole folder, built beside it
             return
         if not self.overwrite and self._existing_frames():
             raise SteadyStyleError(f"{self.path}: output frames already exist")
-        written = {p.name for p in staged.path.iterdir()}
-        for stale in self._existing_frames():  # frames of an earlier, longer run
-            if stale.name not in written:
-                stale.unlink()
-        for name in sorted(written):  # into an existing folder: frame by frame, each rename atomic
-            os.replace(staged.path / name, self._folder / name)
-        staged.discard()  # the now empty hidden folder
+        move_in(staged, self._folder, self._pattern, self._regex, self.path)
 
     def abort(self) -> None:
         """Discard everything written so far; the output name is left untouched."""
