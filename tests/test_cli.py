@@ -11,7 +11,7 @@ import pytest
 from helpers import make_clip, tiny_training_args
 
 from steadystyle.cli import main
-from steadystyle.styles import list_styles
+from steadystyle.styles import style_paths
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -112,7 +112,10 @@ def test_bad_inputs_one_line(tmp_path, tiny_style):
 def test_styles_json_lists_name_painting_variant(capsys):
     assert main(["styles", "--json"]) == 0
     styles = json.loads(capsys.readouterr().out)
-    assert styles == json.loads(json.dumps(list_styles()))
+    from steadystyle.styles import default_style
+
+    assert [s["name"] for s in styles if s["default"]] == [default_style()]  # exactly one, the real default
+    assert sorted(s["name"] for s in styles) == sorted(style_paths())  # one entry per shipped file
     for s in styles:
         assert {"name", "painting", "variant"} <= set(s) and s["variant"] in ("full", "light")
 

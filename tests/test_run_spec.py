@@ -225,3 +225,29 @@ def test_out_of_range_values_are_one_line_before_any_work(argv, capsys):
     assert caught.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("steadystyle: error:")
+
+
+def test_boxes_that_need_a_full_pass_share_one(tiny_style):
+    """With --max-side rescaling, a region cannot be a crop: the first box runs the frame whole,
+    and every further box of that frame is cut from it (one network pass per frame)."""
+    stylizer = make_stylizer(tiny_style, backend="torch", device="cpu", max_side=16)
+    calls = []
+    stylizer.network.register_forward_pre_hook(lambda module, inputs: calls.append(tuple(inputs[0].shape)))
+
+    class TwoBoxes:
+        last_foreground_fraction = 0.5
+
+        def reset(self):
+            pass
+
+        def __call__(self, image, stylize):
+            out = image.copy()
+            for box in (Box(0, 8, 0, 8), Box(16, 24, 16, 24)):
+                out[box.slices()] = stylize(box)
+            return out
+
+    image = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    result = Processor(stylizer, TwoBoxes()).process(Frame(image, 0.0, 0, time.perf_counter()))
+    assert len(calls) == 1 and len(result.regions) == 2
+    whole = stylizer(image)
+    assert np.array_equal(result.output[16:24, 16:24], whole[16:24, 16:24])

@@ -15,7 +15,8 @@ def test_working_size_caps_huge_frames_and_lifts_tiny_ones():
     assert working_size(1080, 1920, None) == (1080, 1920)  # 1080p runs at its own size
     assert working_size(7000, 7000, 4000) == (4000, 4000)  # --max-side sets another cap
     assert working_size(1, 1, None) == (MIN_WORK_SIDE, MIN_WORK_SIDE)
-    assert working_size(3, 5, None) == (16, 27)
+    assert working_size(3, 5, None) == (5, 8)
+    assert working_size(6, 9, None) == (6, 9)  # large enough for the network as it is
     with pytest.raises(SteadyStyleError, match="too thin"):
         working_size(1, 5000, None)
 

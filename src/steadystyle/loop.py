@@ -139,9 +139,17 @@ class Processor:
                 full.append(out)
             else:
                 regions.append(box)
-                out = stylizer.stylize_region(image, box)
-                if self.preserve_colors:
-                    out = preserve_colors(image[box.slices()], out)
+                plan = getattr(stylizer, "region_plan", None)
+                if plan is not None and plan(image, box) is None:  # a full pass anyway: keep it for the next boxes
+                    whole = stylizer(image)
+                    if self.preserve_colors:
+                        whole = preserve_colors(image, whole)
+                    full.append(whole)
+                    out = whole[box.slices()].copy()
+                else:
+                    out = stylizer.stylize_region(image, box)
+                    if self.preserve_colors:
+                        out = preserve_colors(image[box.slices()], out)
             if self.sync is not None:
                 self.sync()
             network_s += time.perf_counter() - t

@@ -33,7 +33,7 @@ REGION_FULL_FRACTION = 0.7
 MIN_MAX_SIDE = 16
 #: Frames whose shorter side is below this (pixels) run the network scaled up to it and are
 #: scaled back: the network's reflection padding needs a few pixels on every side.
-MIN_WORK_SIDE = 16
+MIN_WORK_SIDE = 5
 
 
 @runtime_checkable
@@ -48,6 +48,8 @@ class Stylizer(Protocol):
     def __call__(self, image: np.ndarray) -> np.ndarray: ...
 
     def stylize_region(self, image: np.ndarray, box: Box) -> np.ndarray: ...
+
+    def region_plan(self, image: np.ndarray, box: Box) -> Box | None: ...
 
     def synchronize(self) -> None: ...
 
@@ -143,6 +145,12 @@ class RegionStylizer:
         """The network on a crop (h×w×3 uint8) with frozen ``stats`` → h×w×3 float32 0–255."""
         raise NotImplementedError
 
+    def region_plan(self, image: np.ndarray, box: Box) -> Box | None:
+        """The crop a region pass for ``box`` would run on, or None when it would be a full-frame
+        pass (see :func:`region_crop`).  Turns statistics tracking on."""
+        self.track_stats = True
+        return region_crop(box, *image.shape[:2], self.context, self.max_side, self.region_stats)
+
     def stylize_region(self, image: np.ndarray, box: Box) -> np.ndarray:
         """S(t) inside ``box`` only: H×W×3 uint8 frame and a :class:`Box` → box-sized h×w×3 uint8.
 
@@ -150,8 +158,7 @@ class RegionStylizer:
         says so.  The first call turns statistics tracking on.
         """
         box = check_region(image, box)
-        self.track_stats = True
-        crop = region_crop(box, *image.shape[:2], self.context, self.max_side, self.region_stats)
+        crop = self.region_plan(image, box)
         if crop is None:
             return self(image)[box.slices()]
         y = self._frozen(image[crop.slices()], self.region_stats.values)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..backends import BACKENDS
 from .options import non_negative_float
 
 #: The longest demo (seconds): the synthetic call is built in memory, about 1 MB a frame.
@@ -22,6 +23,8 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", default="steadystyle-demo.mp4")
     p.add_argument("--style", default=None)
     p.add_argument("--seconds", type=_seconds, default=4.0, help=f"length of the synthetic call (default 4, at most {MAX_DEMO_SECONDS:g})")
+    p.add_argument("--backend", default="auto", choices=BACKENDS,
+                   help="where the network runs (default auto: the fastest installed)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(run=run)
@@ -30,5 +33,6 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from ..demo import run_demo
 
-    run_demo(args.output, style=args.style, seconds=args.seconds, device=args.device, progress=not args.quiet)
+    run_demo(args.output, style=args.style, seconds=args.seconds, backend=args.backend, device=args.device,
+             progress=not args.quiet)
     return 0
