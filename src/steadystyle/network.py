@@ -33,6 +33,35 @@ class NetworkConfig:
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
+    def check(self, where: object = "network") -> "NetworkConfig":
+        """``self`` when every size is within :data:`LIMITS` (a network that fits in memory and
+        runs); else a one-line :class:`~steadystyle.errors.SteadyStyleError` naming ``where``.
+        Run it before building: a file claiming 100000 channels would otherwise allocate first."""
+        from .errors import SteadyStyleError
+
+        if len(self.channels) != 3 or not all(1 <= c <= LIMITS["channels"] for c in self.channels):
+            raise SteadyStyleError(f"{where}: architecture claims channels [{', '.join(map(_shown, self.channels))}]; "
+                                   f"each of the three "
+                                   f"must be from 1 to {LIMITS['channels']}")
+        if not 0 <= self.residual_blocks <= LIMITS["residual_blocks"]:
+            raise SteadyStyleError(f"{where}: architecture claims {_shown(self.residual_blocks)} residual blocks; at most "
+                                   f"{LIMITS['residual_blocks']}")
+        if not (1 <= self.outer_kernel <= LIMITS["outer_kernel"] and self.outer_kernel % 2):
+            raise SteadyStyleError(f"{where}: architecture claims an outer kernel of {_shown(self.outer_kernel)}; it must be odd, "
+                                   f"from 1 to {LIMITS['outer_kernel']}")
+        return self
+
+    def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The weight shapes that identify this architecture (conv1–3 and the last residual block's
+        first convolution), in the pytorch/examples names."""
+        c1, c2, c3 = self.channels
+        k = self.outer_kernel
+        shapes = {"conv1.conv2d.weight": (c1, 3, k, k), "conv2.conv2d.weight": (c2, c1, 3, 3),
+                  "conv3.conv2d.weight": (c3, c2, 3, 3)}
+        if self.residual_blocks:
+            shapes[f"res{self.residual_blocks}.conv1.conv2d.weight"] = (c3, c3, 3, 3)
+        return shapes
+
     @classmethod
     def from_dict(cls, d: dict) -> "NetworkConfig":
         return cls(
@@ -40,6 +69,17 @@ class NetworkConfig:
             residual_blocks=int(d["residual_blocks"]),
             outer_kernel=int(d["outer_kernel"]),
         )
+
+
+def _shown(number: int) -> str:
+    """An integer for a message, a huge one abbreviated (a file may claim 10**400)."""
+    text = str(number)
+    return text if len(text) <= 12 else f"{text[:4]}… ({len(text.lstrip('-'))} digits)"
+
+
+#: Largest sizes a model file may claim (``full`` is 32/64/128 × 5 blocks, kernel 9): 1024
+#: channels at the lowest stage is 8× the published width, ~75 MB of fp16 weights.
+LIMITS: dict[str, int] = {"channels": 1024, "residual_blocks": 64, "outer_kernel": 15}
 
 
 #: Named architectures. ``full`` is the published one (Johnson et al. 2016 supplement).

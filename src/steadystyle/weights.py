@@ -107,15 +107,17 @@ def load_model(path: str | os.PathLike) -> StyleModel:
             raise SteadyStyleError(f"{path}: made by a newer steadystyle (format {meta['format_version']})")
         try:
             config = NetworkConfig.from_dict(meta["architecture"])
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             raise SteadyStyleError(f"{path}: metadata has no valid architecture") from None
+        config.check(path)  # before anything is allocated for it
         try:
             state = load_file(str(path))
         except (SafetensorError, OSError, ValueError) as exc:
             raise SteadyStyleError(f"{path}: not a readable safetensors file ({_short(exc)})") from None
+        _check_shapes(state, config, path)
     else:
         state = _load_foreign(path)
-        config = infer_config(state, path)
+        config = infer_config(state, path).check(path)
         meta = {"name": path.stem, "painting": "unknown", "variant": variant_of(config),
                 "source": "pytorch/examples fast_neural_style checkpoint"}
     network = TransformerNet(config)
@@ -170,10 +172,25 @@ def infer_config(state: dict[str, torch.Tensor], path: Path | str = "weights") -
         c1, _, k, _ = state["conv1.conv2d.weight"].shape
         c2 = state["conv2.conv2d.weight"].shape[0]
         c3 = state["conv3.conv2d.weight"].shape[0]
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, IndexError):
         raise SteadyStyleError(f"{path}: not fast_neural_style transformer weights (no conv1/conv2/conv3)") from None
     blocks = len({m.group(1) for key in state if (m := re.match(r"res(\d+)\.", key))})
     return NetworkConfig((int(c1), int(c2), int(c3)), blocks, int(k))
+
+
+def _check_shapes(state: dict[str, torch.Tensor], config: NetworkConfig, path: Path) -> None:
+    """One line when the tensors are not the architecture the metadata claims (checked on the
+    layers that fix it, before the network is built)."""
+    blocks = len({m.group(1) for key in state if (m := re.match(r"res(\d+)\.", key))})
+    if blocks != config.residual_blocks:
+        raise SteadyStyleError(f"{path}: metadata claims {config.residual_blocks} residual blocks, the weights hold "
+                               f"{blocks}")
+    for key, shape in config.parameter_shapes().items():
+        got = tuple(state[key].shape) if key in state else None
+        if got != shape:
+            raise SteadyStyleError(f"{path}: metadata's architecture does not fit the weights ({key}: "
+                                   f"{'missing' if got is None else 'x'.join(map(str, got))}, expected "
+                                   f"{'x'.join(map(str, shape))})")
 
 
 def _short(exc: BaseException) -> str:

@@ -54,7 +54,7 @@ import numpy as np
 from ..errors import SteadyStyleError
 from ..frames import check_frame
 from .base import Box, Stylize, register
-from .masks import close_mask, grey_level, lerp
+from .masks import MAX_KERNEL, check_bounded, close_mask, grey_level, lerp
 
 __all__ = ["AdaptiveParams", "AdaptiveStabilizer", "noise_sigma", "drop_specks", "fill_holes", "group_regions",
            "feather", "global_shift", "camera_moved", "alpha_box"]
@@ -194,18 +194,31 @@ class AdaptiveParams:
     person: bool = field(default=False, metadata=_help("re-stylize the whole person when any of it moves (mediapipe)"))
 
     def __post_init__(self) -> None:
-        for name in ("noise_factor", "min_threshold", "fixed_threshold", "blur_sigma", "feather_px", "motion_px",
-                     "reference_factor"):
-            value = float(getattr(self, name))
-            if not np.isfinite(value) or value < 0:
-                raise SteadyStyleError(f"{name} must be a finite number ≥ 0 (got {getattr(self, name)!r})")
-        for name in ("min_region_px", "group_px", "context_px", "hold_frames", "max_freeze_frames"):
-            if int(getattr(self, name)) < 0:
-                raise SteadyStyleError(f"{name} must be an integer ≥ 0 (got {getattr(self, name)!r})")
-        if int(self.fade_frames) < 1:
-            raise SteadyStyleError(f"fade_frames must be ≥ 1 (got {self.fade_frames!r})")
-        if not 0.0 < float(self.fallback_fraction) <= 1.0:
+        for name, (low, high, integer, unit) in _BOUNDS.items():
+            check_bounded(name, getattr(self, name), low, high, integer=integer, unit=unit)
+        if isinstance(self.fallback_fraction, bool) or not isinstance(self.fallback_fraction, (int, float)) \
+                or not 0.0 < float(self.fallback_fraction) <= 1.0:
             raise SteadyStyleError(f"fallback_fraction must be in (0, 1] (got {self.fallback_fraction!r})")
+
+
+#: name → (lowest, highest, integer?, unit) of every bounded AdaptiveParams field.  Sizes are
+#: capped where they stop meaning anything and start costing (a Gaussian of σ px filters a
+#: ~6σ-px window; group_px is a disc of radius group_px: the MAX_KERNEL of a closing).
+_BOUNDS: dict[str, tuple[float, float, bool, str]] = {
+    "noise_factor": (0, 100, False, ""),
+    "min_threshold": (0, 255, False, "grey levels"),
+    "fixed_threshold": (0, 255, False, "grey levels"),
+    "reference_factor": (0, 100, False, ""),
+    "blur_sigma": (0, 16, False, "px"),
+    "feather_px": (0, 32, False, "px"),
+    "motion_px": (0, 1000, False, "px"),
+    "min_region_px": (0, 10_000_000, True, "px"),
+    "group_px": (0, (MAX_KERNEL - 1) // 2, True, "px"),
+    "context_px": (0, 4096, True, "px"),
+    "hold_frames": (0, 1_000_000, True, "frames"),
+    "max_freeze_frames": (0, 1_000_000, True, "frames"),
+    "fade_frames": (1, 10_000, True, "frames"),
+}
 
 
 # --------------------------------------------------------------------------- the stabilizer

@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import SteadyStyleError
 from ..frames import check_frame
 from .base import Stylize, register
-from .masks import lerp
+from .masks import check_bounded, lerp
 
 __all__ = ["DIS_PRESETS", "FlowParams", "FlowStabilizer", "dis_flow", "grey_u8", "unreliable", "warp"]
 
@@ -99,10 +99,9 @@ class FlowParams:
     blend: float = field(default=0.0, metadata={"help": "flow: share of S(t) mixed into warped pixels, 0–1"})
 
     def __post_init__(self) -> None:
-        if self.flow_preset not in DIS_PRESETS:
+        if not isinstance(self.flow_preset, str) or self.flow_preset not in DIS_PRESETS:
             raise SteadyStyleError(f"unknown DIS preset {self.flow_preset!r}; choose {', '.join(DIS_PRESETS)}")
-        if not 0.0 <= float(self.blend) <= 1.0:
-            raise SteadyStyleError(f"blend must be between 0 and 1 (got {self.blend})")
+        check_bounded("blend", self.blend, 0.0, 1.0)
 
 
 @register("flow", FlowParams, "optical-flow baseline (Ruder et al.): warp O(t−1) by DIS flow of the input; S(t) where occluded")

@@ -29,7 +29,14 @@ from ..errors import SteadyStyleError
 from ..frames import check_frame
 
 __all__ = ["grey_level", "background_mask", "close_mask", "composite", "lerp", "check_threshold", "check_kernel",
-           "check_iterations"]
+           "check_iterations", "check_bounded", "MAX_KERNEL", "MAX_ITERATIONS"]
+
+MAX_KERNEL = 99
+"""Largest structuring square (px) a closing takes: beyond it one morphology pass over a frame
+takes seconds, and the mask it gives is the whole frame anyway at call sizes."""
+
+MAX_ITERATIONS = 100
+"""Most dilations or erosions a closing takes (each one is a pass over the frame)."""
 
 
 # --------------------------------------------------------------------------- parameter checks
@@ -52,14 +59,35 @@ def check_kernel(name: str, kernel: int) -> int:
         raise SteadyStyleError(f"{name} must be an odd integer ≥ 1 (got {kernel!r})")
     if kernel < 1 or kernel % 2 == 0:
         raise SteadyStyleError(f"{name} must be an odd integer ≥ 1 (got {kernel}); even squares have no centre")
+    if kernel > MAX_KERNEL:
+        raise SteadyStyleError(f"{name} must be an odd integer from 1 to {MAX_KERNEL} px (got {kernel})")
     return int(kernel)
 
 
 def check_iterations(name: str, iterations: int) -> int:
-    """``iterations`` as an int when it is an integer ≥ 0; a one-line error naming ``name`` otherwise."""
+    """``iterations`` as an int when it is an integer from 0 to :data:`MAX_ITERATIONS`; a
+    one-line error naming ``name`` otherwise."""
     if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
         raise SteadyStyleError(f"{name} must be an integer ≥ 0 (got {iterations!r})")
+    if iterations > MAX_ITERATIONS:
+        raise SteadyStyleError(f"{name} must be an integer from 0 to {MAX_ITERATIONS} (got {iterations})")
     return int(iterations)
+
+
+def check_bounded(name: str, value: object, low: float, high: float, *, integer: bool = False,
+                  unit: str = "") -> float:
+    """``value`` as a float (an int with ``integer``) when it is a finite number in
+    [``low``, ``high``]; a one-line error naming ``name``, the range and ``unit`` otherwise."""
+    kind = "an integer" if integer else "a number"
+    what = f"{name} must be {kind} from {low:g} to {high:g}{' ' + unit if unit else ''}"
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise SteadyStyleError(f"{what} (got {value!r})")
+    if integer and not float(value).is_integer():
+        raise SteadyStyleError(f"{what} (got {value!r})")
+    number = float(value)
+    if not math.isfinite(number) or not low <= number <= high:
+        raise SteadyStyleError(f"{what} (got {value!r})")
+    return int(number) if integer else number
 
 
 # --------------------------------------------------------------------------- Eqs. 1–5
