@@ -50,3 +50,20 @@ def test_distinct_paths_pass(tmp_path):
     (tmp_path / "in.mp4").write_bytes(b"x")
     check_paths({"--input": tmp_path / "in.mp4"}, {"--record": tmp_path / "out.mp4", "--stats": tmp_path / "s.json",
                                                    "--unused": None})
+
+
+def test_stylize_never_writes_stats_over_the_input_or_the_output(tmp_path, tiny_style, capsys):
+    from helpers import make_clip
+    from steadystyle.cli import main
+
+    clip = make_clip(tmp_path / "x.mp4", frames=3)
+    keep = tmp_path / "keep.mp4"
+    keep.write_bytes(b"the earlier result")
+    before = clip.read_bytes()
+    cases = [["--stats", str(clip)], ["--stats", str(keep)], ["--stats", str(tmp_path / "nodir" / "s.json")]]
+    for extra in cases:
+        status = main(["stylize", str(clip), "-o", str(keep), "--style", str(tiny_style), "--backend", "torch",
+                       "--device", "cpu", "--quiet", *extra])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert status == 2 and len(err) == 1 and err[0].startswith("steadystyle: error:"), err
+        assert clip.read_bytes() == before and keep.read_bytes() == b"the earlier result"

@@ -186,19 +186,21 @@ def test_roi_with_max_side_falls_back_to_full_passes_and_equals_the_full_frame_r
     frame-diff without ROI at the same working size."""
     src = static_clip(tmp_path / "in.mkv", frames=6, size=(128, 96))
     stylizer = make_stylizer(tiny_style, backend=backend, device="cpu", max_side=32)
-    regions = []
-    region_pass = stylizer.stylize_region
+    regions, plans = [], []
+    plan = stylizer.region_plan
 
-    def counted(image, box):
+    def counted(image, box):  # every region the stabilizer asks for is planned first
         regions.append(box)
-        return region_pass(image, box)
+        plans.append(plan(image, box))
+        return plans[-1]
 
-    stylizer.stylize_region = counted
+    stylizer.region_plan = counted
     roi = stylize_video(src, tmp_path / "roi" / "%03d.png", stylizer, "frame-diff", FrameDiffParams(roi=True),
                         progress=False)
     full = stylize_video(src, tmp_path / "full" / "%03d.png", tiny_style, "frame-diff", FrameDiffParams(),
                          backend=backend, device="cpu", max_side=32, progress=False)
     assert regions, "the ROI plan asked for no region: the test clip does not exercise ROI"
+    assert all(p is None for p in plans)  # none can be a crop of the rescaled frame
     assert roi.params["roi"] is True and full.params["roi"] is False
     assert _frames_equal(tmp_path / "roi", tmp_path / "full") == 6
     assert roi.stylized_frames == full.stylized_frames

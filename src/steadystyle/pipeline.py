@@ -22,7 +22,8 @@ from .sinks import Background, FileSink, input_and_output
 from .sources import FileSource, Frame, ReadAhead
 from .spec import DEFAULT_METHOD, RunSpec
 from .stats import FrameLog, Progress, machine_description, summarize_ms, write_json
-from .video import check_output_path
+from .paths import check_paths
+from .video import VIDEO_EXTENSIONS, check_output_path
 
 STAGES = ("decode", "stylize", "stabilize", "encode")
 
@@ -151,7 +152,10 @@ def stylize_video(
     spec = _run_spec(spec, style, method, params, backend, device, max_side, strength, preserve_colors)
     with FileSource(input) as source:
         info = source.info
-        check_output_path(output, input)
+        out = check_output_path(output, input)
+        video_out = out.suffix.lower() in VIDEO_EXTENSIONS
+        check_paths({"the input": input}, {"-o": out if video_out else None, "--stats": stats_path},
+                    folders={"-o": None if video_out else output})
         if strict and source.reader.warnings:  # known on opening: fail before any output exists
             raise SteadyStyleError(f"{source.reader.warnings[0]} (--strict)")
         processor = spec.processor(timed=bool(stats_path))
