@@ -234,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--haar-python", default=sys.executable, help="interpreter whose cv2 has CascadeClassifier")
     parser.add_argument("--paintings", default="../shared/data/styles", help="folder of the style paintings (Gram check)")
     parser.add_argument("--no-gram", action="store_true", help="skip the Gram check")
+    parser.add_argument("--gram-details", default=None, help="face detail values to run the Gram check on (default: all)")
     parser.add_argument("--timing", action="store_true", help="also time the mask at 320×240 and 640×480")
     parser.add_argument("--out", default="faces.json")
     parser.add_argument("--gallery", default=None, help="only write a before/after gallery (JPEG) of --styles")
@@ -245,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
 
     cv2.setNumThreads(1)
     details = [float(d) for d in args.details.split(",")]
+    gram_details = None if args.gram_details is None else {float(d) for d in args.gram_details.split(",")}
     styles = sorted(style_paths()) if args.styles == "all" else args.styles.split(",")
     clips = [read_clip(c, args.width, args.max_frames)
              for c in (args.clips.split(",") if args.clips else default_clips(args.videos))]
@@ -309,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
                 r["per_clip"][name] = [found, len(counted)]
                 if changed:
                     r["outside_changed"] = max(r["outside_changed"], float(np.mean(changed)))
-                if gram is not None:
+                if gram is not None and (gram_details is None or d in gram_details):
                     mid = checked[len(checked) // 2]
                     if d == details[0]:
                         gram_in.append(gram.distance(frames[mid]))
@@ -319,11 +321,11 @@ def main(argv: list[str] | None = None) -> int:
         for d in details:
             r = row[str(d)]
             r["ratio"] = r["found"] / max(1, r["input_faces"])
-            if gram is not None:
+            if gram_out[str(d)]:
                 r["gram_ratio"] = float(np.mean(gram_out[str(d)]) / np.mean(gram_in))
         report["styles"][style] = row
         summary = "  ".join(f"d={d}: {row[str(d)]['ratio']:.2f}" + (f" (Gram {row[str(d)]['gram_ratio']:.2f})"
-                                                                    if gram is not None else "") for d in details)
+                                                                    if "gram_ratio" in row[str(d)] else "") for d in details)
         print(f"{style}: {summary}   [{time.perf_counter() - t_start:.0f} s]", flush=True)
         write_json(report, args.out)  # after every style: a long run that is cut off keeps what it measured
     haar.close()
