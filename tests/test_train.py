@@ -241,3 +241,136 @@ def test_weights_turning_infinite_stop_training_before_a_checkpoint_holds_them(t
         trainer.run()
     state = torch.load(tmp_path / "m.ckpt.pt", weights_only=True)
     assert state["iteration"] == 1 and all(torch.isfinite(v).all() for v in state["model"].values())
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if ".tmp-" in p.name)
+
+
+def _logged(path: Path) -> list[int]:
+    return [json.loads(line)["iteration"] for line in path.read_text().splitlines()]
+
+
+def test_a_resume_logs_every_iteration_once(tmp_path, images, monkeypatch):
+    trainer = Trainer(tiny_config(tmp_path, images, iterations=6, checkpoint_every=2))
+    real_step = trainer.step
+
+    def crash_in_iteration_4():  # a crash (power cut, kill -9) after iteration 3 was logged
+        if trainer.iteration == 3:
+            raise RuntimeError("killed")
+        return real_step()
+
+    monkeypatch.setattr(trainer, "step", crash_in_iteration_4)
+    with pytest.raises(RuntimeError):
+        trainer.run()
+    assert _logged(tmp_path / "m.log.jsonl") == [1, 2, 3]  # the checkpoint holds iteration 2
+    train(tiny_config(tmp_path, images, iterations=6, checkpoint_every=2, resume=True))
+    assert _logged(tmp_path / "m.log.jsonl") == [1, 2, 3, 4, 5, 6]
+    train(tiny_config(tmp_path, images, iterations=2))  # a fresh run starts a fresh log
+    assert _logged(tmp_path / "m.log.jsonl") == [1, 2]
+
+
+def test_a_stop_signal_checkpoints_the_iteration_reached(tmp_path, images, monkeypatch):
+    import os
+    import signal
+
+    from steadystyle.errors import Interrupted
+
+    trainer = Trainer(tiny_config(tmp_path, images, iterations=50, checkpoint_every=2, log_every=10))
+    real_step = trainer.step
+
+    def signalled_step():
+        if trainer.iteration == 2:  # SIGTERM while the checkpoint of iteration 2 was just written
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real_step()
+
+    monkeypatch.setattr(trainer, "step", signalled_step)
+    with pytest.raises(Interrupted) as caught:
+        trainer.run()
+    assert caught.value.signum == signal.SIGTERM and caught.value.iteration == 3
+    state = torch.load(tmp_path / "m.ckpt.pt", weights_only=True)
+    assert state["iteration"] == 3  # the iteration the signal interrupted, finished and kept
+    assert _logged(tmp_path / "m.log.jsonl") == [3] and _leftovers(tmp_path) == []
+    assert signal.getsignal(signal.SIGTERM) is not None and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    from steadystyle.train.trainer import interrupted_report
+
+    assert "(iteration 3, the last one done: nothing was lost)" in interrupted_report(trainer.config, None, 3)
+
+
+def test_a_signal_during_a_checkpoint_write_keeps_the_old_one_and_no_temporary(tmp_path, images, monkeypatch):
+    from steadystyle.errors import Interrupted
+    from steadystyle.train import trainer as trainer_module
+
+    trainer = Trainer(tiny_config(tmp_path, images, iterations=4, checkpoint_every=2))
+    trainer.run()
+    before = (tmp_path / "m.ckpt.pt").read_bytes()
+    real_write = trainer_module.atomic_write_bytes
+
+    def interrupted_write(path, data):  # a second signal arrives with half the file written
+        import steadystyle.atomic as atomic
+
+        with pytest.raises(Interrupted), atomic.atomic_output(path) as f:
+            f.write(data[: len(data) // 2])
+            raise Interrupted(15)
+        raise Interrupted(15)
+
+    monkeypatch.setattr(trainer_module, "atomic_write_bytes", interrupted_write)
+    again = Trainer(tiny_config(tmp_path, images, iterations=6, checkpoint_every=2, resume=True))
+    with pytest.raises(Interrupted):
+        again.run()
+    monkeypatch.setattr(trainer_module, "atomic_write_bytes", real_write)
+    assert (tmp_path / "m.ckpt.pt").read_bytes() == before and _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("full_after", [0, 1, 2])
+def test_a_full_disk_is_one_line_and_leaves_no_temporary(tmp_path, images, monkeypatch, full_after):
+    import builtins
+    import errno
+
+    import steadystyle.atomic as atomic
+
+    writes = {"n": 0}
+
+    class FullDisk:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, data):
+            writes["n"] += 1
+            if writes["n"] > full_after:
+                self.f.write(data[: len(data) // 2])
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.f.write(data)
+
+        def close(self):
+            self.f.close()
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    def full_open(file, mode="r", *args, **kwargs):
+        return FullDisk(builtins.open(file, mode, *args, **kwargs))
+
+    monkeypatch.setattr(atomic, "open", full_open, raising=False)
+    with pytest.raises(SteadyStyleError) as caught:
+        train(tiny_config(tmp_path, images, iterations=4, checkpoint_every=2))
+    message = str(caught.value)
+    assert "\n" not in message and "cannot write (No space left on device)" in message
+    assert message.startswith(str(tmp_path / "m.")) and ".tmp-" not in message
+    assert _leftovers(tmp_path) == [] and not (tmp_path / "m.safetensors").exists()
+
+
+def test_train_never_writes_a_file_it_reads(tmp_path, images):
+    content, style = images
+    model = train(tiny_config(tmp_path, images, iterations=1, checkpoint_every=1))
+    kept = model.read_bytes()
+    with pytest.raises(SteadyStyleError, match=r"-o .*m\.safetensors: is the --init"):
+        Trainer(tiny_config(tmp_path, images, init=model, output=model))
+    samples_named_like_style = tmp_path / "s.samples.jpg"
+    samples_named_like_style.write_bytes(style.read_bytes())
+    with pytest.raises(SteadyStyleError, match=r"the samples .*s\.samples\.jpg: is the --style-image"):
+        Trainer(tiny_config(tmp_path, images, style_image=samples_named_like_style, output=tmp_path / "s.safetensors"))
+    assert model.read_bytes() == kept and samples_named_like_style.read_bytes() == style.read_bytes()

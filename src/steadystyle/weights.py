@@ -18,9 +18,10 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
 
-from .atomic import atomic_path
+from .atomic import atomic_write_bytes
 from .errors import SteadyStyleError
 from .network import VARIANTS, NetworkConfig, TransformerNet
 
@@ -67,8 +68,8 @@ def save_model(network: TransformerNet, path: str | os.PathLike, metadata: dict[
     bad = sorted(k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all())
     if bad:  # a diverged network, or weights beyond the file's precision (fp16: |w| > 65504)
         raise SteadyStyleError(f"{path}: refusing to save weights with NaN or infinite values ({bad[0]})")
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={METADATA_KEY: json.dumps(meta, sort_keys=True)})
+    data = safetensors_bytes(tensors, metadata={METADATA_KEY: json.dumps(meta, sort_keys=True)})
+    atomic_write_bytes(path, data)  # a Python write: a full disk is an OSError, the temporary removed
     return path
 
 

@@ -59,7 +59,7 @@ def run(args) -> int:
     except KeyboardInterrupt as exc:
         from ..train.trainer import interrupted_report
 
-        print(interrupted_report(config, getattr(args, "argv", None)), file=sys.stderr)
+        print(interrupted_report(config, getattr(args, "argv", None), getattr(exc, "iteration", None)), file=sys.stderr)
         return 128 + int(getattr(exc, "signum", 2))
     print(f"wrote {path}")
     return 0

@@ -5,23 +5,38 @@ A run writes, next to ``output`` (``NAME.safetensors``):
 - ``NAME.log.jsonl`` — one JSON line of losses and speed per logged iteration;
 - ``NAME.loss.png``  — the loss curves, and ``NAME.samples.jpg`` — content | stylized grid, at the end;
 - ``NAME.safetensors`` — the fp16 weights with metadata (settings, data, final losses).
+
+Every file is written atomically (:mod:`steadystyle.atomic`; the log is appended line by line and
+rewritten on resume to the iterations the checkpoint holds, so no iteration is logged twice).  None
+of them may be a file the run reads (style image, content, ``init``, loss-network weights):
+:func:`~steadystyle.paths.check_paths` refuses such a plan before any work.  Ctrl-C, SIGTERM or
+SIGHUP during training finish the current iteration, write a checkpoint of it and then stop
+(:class:`~steadystyle.errors.Interrupted`), so a resume loses nothing; a second signal stops at
+once, keeping the previous checkpoint.  A full disk is one line naming the file, with no temporary
+left behind.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
 import shlex
+import signal
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..atomic import atomic_output
-from ..errors import SteadyStyleError
+from ..atomic import atomic_write_bytes, atomic_write_text
+from ..errors import Interrupted, SteadyStyleError
+from ..paths import check_paths
 from ..network import VARIANTS, TransformerNet
 from ..stylizer import pick_device
 from ..weights import load_model, save_model
@@ -105,6 +120,22 @@ class TrainConfig:
             tempfile.TemporaryFile(dir=folder).close()
         except OSError as exc:
             raise SteadyStyleError(f"{output}: cannot write into {folder} ({exc.strerror or exc})") from None
+        self.check_paths()
+
+    def check_paths(self) -> None:
+        """Refuse (one line) a written file that is a file the run reads, or two written files
+        that are one, before any work."""
+        reads: dict[str, object] = {"--style-image": self.style_image, "--init": self.init}
+        if self.vgg_weights and self.vgg_weights != "download":
+            reads["--vgg-weights"] = self.vgg_weights
+        for i, folder in enumerate(self.content):
+            reads[f"--content {folder}" if i else "--content"] = folder
+        for i, folder in enumerate(self.video_frames):
+            reads[f"--video-frames {folder}" if i else "--video-frames"] = folder
+        files = paths_for(Path(self.output))
+        writes = {"-o": self.output, "the checkpoint": files["ckpt.pt"], "the log": files["log.jsonl"],
+                  "the loss plot": files["loss.png"], "the samples": files["samples.jpg"]}
+        check_paths(reads, writes)
 
     def to_json(self) -> dict:
         return json.loads(json.dumps(asdict(self), default=str))
@@ -246,11 +277,16 @@ class Trainer:
 
     # ----- checkpoints ----------------------------------------------------------------------
     def save_checkpoint(self) -> None:
+        """Write the full state of this iteration to ``NAME.ckpt.pt`` (serialised in memory, then
+        one atomic write: a failure or signal leaves the previous checkpoint and no temporary)."""
         path = self.files["ckpt.pt"]
-        with atomic_output(path) as f:
-            torch.save({"model": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
-                        "iteration": self.iteration, "seconds": self.seconds,
-                        "history": json.dumps(self.history), "config": json.dumps(self.config.to_json())}, f)
+        buffer = io.BytesIO()
+        torch.save({"model": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
+                    "iteration": self.iteration, "seconds": self.seconds,
+                    "history": json.dumps(self.history), "config": json.dumps(self.config.to_json())}, buffer)
+        self._writing = path
+        atomic_write_bytes(path, buffer.getvalue())
+        self._writing = None
         self.checkpoint_iteration = self.iteration
 
     def _load_checkpoint(self) -> None:
@@ -266,43 +302,97 @@ class Trainer:
         self.iteration = int(state["iteration"])
         self.checkpoint_iteration = self.iteration
         self.seconds = float(state.get("seconds", 0.0))
-        self.history = json.loads(state["history"])
+        self.history = [row for row in json.loads(state["history"]) if int(row.get("iteration", 0)) <= self.iteration]
 
     # ----- the loop -------------------------------------------------------------------------
     def run(self) -> Path:
         """Train to ``iterations``; then write the model.  A file that cannot be written is a
-        one-line :class:`SteadyStyleError`."""
+        one-line :class:`SteadyStyleError`; a stop signal checkpoints first (module docstring)."""
         try:
             return self._run()
         except OSError as exc:
-            name = exc.filename or self.config.output
-            raise SteadyStyleError(f"{name}: cannot write ({exc.strerror or exc})") from None
+            name = self._writing or exc.filename or self.config.output
+            kept = (f"; the checkpoint {self.files['ckpt.pt']} of iteration {self.checkpoint_iteration} is kept"
+                    if self.checkpoint_iteration is not None and self.files["ckpt.pt"].is_file() else "")
+            raise SteadyStyleError(f"{name}: cannot write ({exc.strerror or exc}){kept}") from None
+
+    _writing: Path | None = None  # the file being written, for a message naming it
+
+    def _write(self, key: str, data: bytes) -> None:
+        """Write one of the run's files (``key`` of :func:`paths_for`) atomically."""
+        self._writing = self.files[key]
+        atomic_write_bytes(self.files[key], data)
+        self._writing = None
+
+    def _start_log(self) -> None:
+        """The log holds exactly the iterations of ``history`` (a resume drops the ones logged after
+        its checkpoint; a fresh run starts an empty log)."""
+        self._writing = self.files["log.jsonl"]
+        atomic_write_text(self.files["log.jsonl"], "".join(json.dumps(row) + "\n" for row in self.history))
+        self._writing = None
+
+    @contextlib.contextmanager
+    def _stop_requests(self) -> Iterator[list[int]]:
+        """While training: SIGINT/SIGTERM/SIGHUP set a stop request (the list holds the signal)
+        instead of raising, so the loop stops between iterations with a checkpoint; a second signal
+        raises :class:`Interrupted` at once.  Main thread only (elsewhere nothing changes)."""
+        requested: list[int] = []
+        if threading.current_thread() is not threading.main_thread():
+            yield requested
+            return
+
+        def handler(signum: int, frame: object) -> None:
+            if requested:
+                raise Interrupted(signum)
+            requested.append(signum)
+
+        previous = {}
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+            number = getattr(signal, name, None)
+            if number is not None:
+                previous[number] = signal.signal(number, handler)
+        try:
+            yield requested
+        finally:
+            for number, old in previous.items():
+                signal.signal(number, old)
 
     def _run(self) -> Path:
         c = self.config
         from tqdm import tqdm
 
+        self._start_log()
         bar = tqdm(total=c.iterations, initial=self.iteration, disable=not c.progress, unit="it",
                    desc=f"train {Path(c.output).stem}", dynamic_ncols=True)
+        self._writing = self.files["log.jsonl"]
         log = open(self.files["log.jsonl"], "a", encoding="utf-8")
+        self._writing = None
         try:
-            while self.iteration < c.iterations:
-                t0 = time.perf_counter()
-                parts = self.step()
-                self.iteration += 1
-                self.seconds += time.perf_counter() - t0
-                bar.update(1)
-                if self.iteration % c.log_every == 0 or self.iteration == c.iterations:
-                    row = {"iteration": self.iteration, "seconds": round(self.seconds, 2),
-                           "images_per_s": round(self.iteration * c.batch_size / max(self.seconds, 1e-9), 3)} | {
-                              k: round(v, 4) for k, v in parts.items()}
-                    self.history.append(row)
-                    log.write(json.dumps(row) + "\n")
-                    log.flush()
-                    bar.set_postfix({k: f"{v:.3g}" for k, v in parts.items()})
-                if self.iteration % c.checkpoint_every == 0:
-                    self.save_checkpoint()
-                    self._sample_grid()  # so a long run can be judged (and stopped) along the way
+            with self._stop_requests() as stop:
+                while self.iteration < c.iterations:
+                    t0 = time.perf_counter()
+                    parts = self.step()
+                    self.iteration += 1
+                    self.seconds += time.perf_counter() - t0
+                    bar.update(1)
+                    if self.iteration % c.log_every == 0 or self.iteration == c.iterations or stop:
+                        row = {"iteration": self.iteration, "seconds": round(self.seconds, 2),
+                               "images_per_s": round(self.iteration * c.batch_size / max(self.seconds, 1e-9), 3)} | {
+                                  k: round(v, 4) for k, v in parts.items()}
+                        self.history.append(row)
+                        self._writing = self.files["log.jsonl"]
+                        log.write(json.dumps(row) + "\n")
+                        log.flush()
+                        self._writing = None
+                        bar.set_postfix({k: f"{v:.3g}" for k, v in parts.items()})
+                    if stop:
+                        self.save_checkpoint()
+                        interrupted = Interrupted(stop[0])
+                        interrupted.iteration = self.iteration  # type: ignore[attr-defined]  (all of it kept)
+                        raise interrupted
+                    if self.iteration % c.checkpoint_every == 0:
+                        self.save_checkpoint()
+                        self._sample_grid()  # so a long run can be judged (and stopped) along the way
         finally:
             bar.close()
             log.close()
@@ -327,7 +417,9 @@ class Trainer:
             "trained_by": "steadystyle train",
         }
         net = self.net.to(memory_format=torch.contiguous_format).eval()
+        self._writing = Path(c.output)
         save_model(net, c.output, meta)
+        self._writing = None
         self._plot_losses()
         self._sample_grid()
         return Path(c.output)
@@ -350,8 +442,10 @@ class Trainer:
         ax.set_title(Path(self.config.output).stem)
         ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(self.files["loss.png"], dpi=100)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=100)
         plt.close(fig)
+        self._write("loss.png", buffer.getvalue())
 
     def _sample_grid(self, n: int = 4) -> None:
         import cv2
@@ -365,15 +459,19 @@ class Trainer:
         self.net.train(was_training)
         rows = [np.concatenate([a, b], axis=1) for a, b in zip(
             x.permute(0, 2, 3, 1).round().byte().cpu().numpy(), y.permute(0, 2, 3, 1).round().byte().cpu().numpy())]
-        cv2.imwrite(str(self.files["samples.jpg"]), cv2.cvtColor(np.concatenate(rows, axis=0), cv2.COLOR_RGB2BGR))
+        ok, data = cv2.imencode(".jpg", cv2.cvtColor(np.concatenate(rows, axis=0), cv2.COLOR_RGB2BGR))
+        if not ok:
+            raise OSError(f"{self.files['samples.jpg']}: JPEG encoding failed")
+        self._write("samples.jpg", data.tobytes())
 
 
-def interrupted_report(config: TrainConfig, argv: list[str] | None = None) -> str:
+def interrupted_report(config: TrainConfig, argv: list[str] | None = None, stopped_at: int | None = None) -> str:
     """What an interrupted ``train`` leaves and how to resume, for the user (two lines).
 
     Names the checkpoint (with its iteration), log and sample files that exist next to the
     output, and the exact command that resumes: ``argv`` (the ``train`` arguments) plus
-    ``--resume``.
+    ``--resume``.  ``stopped_at``: the last iteration done, when the stop checkpointed it (the
+    line then says nothing was lost).
     """
     files = paths_for(Path(config.output))
     ckpt = files["ckpt.pt"]
@@ -385,7 +483,9 @@ def interrupted_report(config: TrainConfig, argv: list[str] | None = None) -> st
             iteration = None
     where = []
     if ckpt.is_file():
-        where.append(f"checkpoint {ckpt}" + (f" (iteration {iteration})" if iteration is not None else ""))
+        done = " (iteration {}{})".format(iteration, ", the last one done: nothing was lost"
+                                          if stopped_at is not None and stopped_at == iteration else "")
+        where.append(f"checkpoint {ckpt}" + (done if iteration is not None else ""))
     for key, label in (("log.jsonl", "log"), ("samples.jpg", "samples"), ("loss.png", "loss curves")):
         if files[key].is_file():
             where.append(f"{label} {files[key]}")
