@@ -165,22 +165,30 @@ def test_stop_signals_mid_stylize_leave_no_temporary(tmp_path, tiny_style, signa
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX signals")
-def test_interrupted_training_says_where_its_files_are_and_how_to_resume(tmp_path):
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
+def test_interrupted_training_keeps_every_iteration_and_says_how_to_resume(tmp_path, signame):
+    number = getattr(signal, signame)
     args = [*tiny_training_args(tmp_path),
-            "--iterations", "100000", "--checkpoint-every", "2", "--threads", "1", "--quiet"]
+            "--iterations", "100000", "--checkpoint-every", "3", "--threads", "1", "--quiet"]
     process = subprocess.Popen([sys.executable, "-m", "steadystyle", *args], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     _wait_for((tmp_path / "m.samples.jpg").is_file, process, "the first checkpoint and samples")
-    process.send_signal(signal.SIGTERM)
+    time.sleep(0.3)  # some iterations after that checkpoint, which Ctrl-C used to lose
+    process.send_signal(number)
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 128 + signal.SIGTERM, err
+    assert process.returncode == 128 + number, err
     lines = err.splitlines()
     assert len(lines) == 2 and "Traceback" not in err, err
+    state = torch.load(tmp_path / "m.ckpt.pt", weights_only=True)
+    logged = [json.loads(line)["iteration"] for line in (tmp_path / "m.log.jsonl").read_text().splitlines()]
+    assert logged[-1] == state["iteration"]  # the checkpoint holds the last iteration done
     assert "training interrupted; the model was not written" in lines[0]
-    assert f"checkpoint {tmp_path / 'm.ckpt.pt'} (iteration " in lines[0]
+    assert (f"checkpoint {tmp_path / 'm.ckpt.pt'} (iteration {state['iteration']}, the last one done: nothing "
+            f"was lost)") in lines[0]
     assert f"log {tmp_path / 'm.log.jsonl'}" in lines[0] and f"samples {tmp_path / 'm.samples.jpg'}" in lines[0]
     assert lines[1] == "steadystyle: resume with: " + shlex.join(["steadystyle", *args, "--resume"])
     assert not (tmp_path / "m.safetensors").exists()
+    assert [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name] == []
 
 
 # ---------------------------------------------------------------------------------------------
