@@ -251,3 +251,21 @@ def test_boxes_that_need_a_full_pass_share_one(tiny_style):
     assert len(calls) == 1 and len(result.regions) == 2
     whole = stylizer(image)
     assert np.array_equal(result.output[16:24, 16:24], whole[16:24, 16:24])
+
+
+def test_threads_reach_the_backend(tiny_style):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        args = build_parser().parse_args(["stylize", "a.mp4", "-o", "b.mp4", "--backend", "torch", "--threads", "1"])
+        spec = run_spec(args)
+        assert spec.threads == 1
+        RunSpec(style=str(tiny_style), backend="torch", device="cpu", threads=1).stylizer()
+        assert torch.get_num_threads() == 1
+        onnx = RunSpec(style=str(tiny_style), backend="onnx", device="cpu", threads=1).stylizer()
+        assert onnx.options.intra_op_num_threads == 1
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(SteadyStyleError, match="threads"):
+        RunSpec(threads=0)

@@ -43,6 +43,7 @@ class RunSpec:
     network's working size (longer side, pixels; None = the frame's own).  method: a registered
     stabilization method; params: its params dataclass (None = the method's defaults).
     strength: 0–1 blend with the input.  preserve_colors: keep the input's colours.
+    threads: CPU threads of the network (None: the backend's default, every core).
     """
 
     style: Any = None
@@ -53,10 +54,13 @@ class RunSpec:
     params: Any = None
     strength: float = 1.0
     preserve_colors: bool = False
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         if self.style is None:
             object.__setattr__(self, "style", default_style_name())
+        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
+            raise SteadyStyleError(f"threads must be a whole number ≥ 1, got {self.threads!r}")
         if self.backend not in BACKENDS:
             raise SteadyStyleError(f"unknown backend {self.backend!r}; choose {', '.join(BACKENDS)}")
         object.__setattr__(self, "max_side", check_max_side(self.max_side))
@@ -84,7 +88,8 @@ class RunSpec:
 
     def stylizer(self) -> Stylizer:
         """The stylizer this spec describes (the only factory: :func:`steadystyle.backends.make_stylizer`)."""
-        return make_stylizer(self.style, backend=self.backend, device=self.device, max_side=self.max_side)
+        return make_stylizer(self.style, backend=self.backend, device=self.device, max_side=self.max_side,
+                             threads=self.threads)
 
     def stabilizer(self):
         """A fresh stabilizer of ``method`` with ``params``."""
@@ -108,7 +113,7 @@ class RunSpec:
 
         return {"style": self.style_name, "backend": self.backend, "device": self.device, "max_side": self.max_side,
                 "method": self.method, "params": params_dict(self.params), "strength": self.strength,
-                "preserve_colors": self.preserve_colors}
+                "preserve_colors": self.preserve_colors, "threads": self.threads}
 
 
 __all__ = ["RunSpec", "DEFAULT_METHOD", "default_style_name"]

@@ -81,15 +81,20 @@ def resolve_backend(backend: str, device: str = "auto") -> str:
     return next((name for name in CPU_PREFERENCE if REGISTRY[name].available()), "torch")
 
 
-def make_stylizer(style, backend: str = "auto", device: str = "auto", max_side: int | None = None) -> Stylizer:
+def make_stylizer(style, backend: str = "auto", device: str = "auto", max_side: int | None = None,
+                  threads: int | None = None) -> Stylizer:
     """A stylizer for ``style`` (shipped name, model file, loaded model, or a stylizer already
-    built, returned as it is) on ``backend``; the only place a stylizer is constructed."""
+    built, returned as it is) on ``backend``; the only place a stylizer is constructed.
+    ``threads``: CPU threads for the network (None: the backend's default, all cores)."""
     if callable(style) and hasattr(style, "stylize_region"):  # already a stylizer
         return style
     spec = REGISTRY[resolve_backend(backend, device)]
     if not spec.available():
         raise SteadyStyleError(f"backend {spec.name!r} needs {', '.join(spec.needs)}: {spec.install}")
-    return spec.load()(style, device=device, max_side=max_side)
+    if threads is not None and int(threads) < 1:
+        raise SteadyStyleError(f"threads must be at least 1, got {threads}")
+    extra = {} if threads is None else {"threads": int(threads)}
+    return spec.load()(style, device=device, max_side=max_side, **extra)
 
 
 __all__ = ["BACKENDS", "REGISTRY", "CPU_PREFERENCE", "Backend", "Stylizer", "RegionStylizer", "REGION_FULL_FRACTION",

@@ -73,7 +73,8 @@ class TorchStylizer(RegionStylizer):
     brush-stroke scale), and the result is scaled back up to the input size.
 
     On CUDA the network runs in fp16 with channels_last memory layout by default
-    (``precision="auto"``; ``"fp32"`` to turn it off); on the CPU always fp32.
+    (``precision="auto"``; ``"fp32"`` to turn it off); on the CPU always fp32.  ``threads``
+    sets PyTorch's CPU thread count (for the whole process).
 
     Regions (``stylize_region``, see :class:`~steadystyle.backends.base.RegionStylizer`): the
     network runs on the region plus ``context`` pixels around it (its receptive radius, rounded
@@ -83,8 +84,10 @@ class TorchStylizer(RegionStylizer):
     backend = "torch"
 
     def __init__(self, model: StyleModel | str | os.PathLike, device: str = "auto", max_side: int | None = None,
-                 precision: str = "auto") -> None:
+                 precision: str = "auto", threads: int | None = None) -> None:
         super().__init__()
+        if threads is not None:  # PyTorch's CPU pool is per process: this sets it for the process
+            torch.set_num_threads(int(threads))
         model = load_model(model)
         self.max_side = check_max_side(max_side)
         if precision not in ("auto", "fp32", "fp16"):

@@ -53,17 +53,13 @@ def stylize_job(job: Job, model: Any, settings: BatchSettings, digest: str, thre
 
     ``model``: the loaded :class:`~steadystyle.weights.StyleModel` of ``settings.spec.style``
     (sent once through Ray's object store); the run is ``settings.spec`` with that model as its
-    style, so the output is what ``stylize`` writes.  ``threads``: torch CPU threads.
+    style, so the output is what ``stylize`` writes.  ``threads``: the network's CPU threads (any backend).
     ``report(relative, frames_done_since_last, total_or_None)`` is called about twice a second.
     Returns a result row; an error is a ``failed`` row with a one-line message, never raised
     (KeyboardInterrupt — a cancelled task — is raised after the writer removed its temporary).
     """
     from ..pipeline import stylize_video
 
-    if threads:
-        import torch
-
-        torch.set_num_threads(int(threads))
     row = failed_row(job, None)
     start = time.perf_counter()
     counter = {"sent": 0, "done": 0, "last": start}
@@ -79,7 +75,8 @@ def stylize_job(job: Job, model: Any, settings: BatchSettings, digest: str, thre
         if report is not None:
             report(job.relative, 0, estimate_frames(job.input))
         Path(job.output).parent.mkdir(parents=True, exist_ok=True)
-        stats = stylize_video(job.input, job.output, spec=settings.spec.replace(style=model), progress=False,
+        run = settings.spec.replace(style=model, threads=int(threads) if threads else settings.spec.threads)
+        stats = stylize_video(job.input, job.output, spec=run, progress=False,
                               crf=settings.crf, on_frame=on_frame)
         write_marker(job, digest, {"frames": stats.frames, "stylized_frames": stats.stylized_frames,
                                    "style": stats.style, "backend": stats.backend, "method": stats.method,

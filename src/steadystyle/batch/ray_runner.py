@@ -39,7 +39,7 @@ class RayOptions:
     workers: int | None = None
     gpus_per_worker: float = 0.0
     num_cpus: int | None = None  # for a local Ray only (default: this machine's cores, at least workers)
-    threads_per_worker: int | None = None  # torch threads (and CPUs asked of Ray) per video; default CPUs / workers
+    threads_per_worker: int | None = None  # network threads (and CPUs asked of Ray) per video; default CPUs / workers
 
 
 def connect(options: RayOptions) -> bool:

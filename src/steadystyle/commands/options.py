@@ -150,6 +150,9 @@ def add_run_options(parser: argparse.ArgumentParser, *, working_size: bool = Tru
     parser.add_argument("--backend", default="auto", choices=BACKENDS,
                         help="where the network runs (default auto: the fastest installed for the device)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    if not any("--threads" in a.option_strings for a in parser._actions):
+        parser.add_argument("--threads", type=positive_int, default=None,
+                            help="CPU threads for the network (default: the backend's, every core)")
     if working_size:
         parser.add_argument("--max-side", type=max_side, default=None,
                             help="run the network with the longer side at most N pixels (sets stroke scale, saves memory)")
@@ -165,7 +168,8 @@ def run_spec(args: argparse.Namespace, **overrides: Any):
     values: dict[str, Any] = {"style": getattr(args, "style", None), "backend": getattr(args, "backend", "auto"),
                               "device": getattr(args, "device", "auto"), "max_side": getattr(args, "max_side", None),
                               "strength": getattr(args, "strength", 1.0),
-                              "preserve_colors": getattr(args, "preserve_colors", False)}
+                              "preserve_colors": getattr(args, "preserve_colors", False),
+                              "threads": getattr(args, "threads", None)}
     if getattr(args, "method", None) is not None:
         values["method"], values["params"] = args.method, method_params(args)
     values.update(overrides)
