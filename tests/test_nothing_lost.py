@@ -222,3 +222,51 @@ def test_many_frames_into_one_image_are_refused_in_one_line(tmp_path, tiny_style
     with pytest.raises(SteadyStyleError, match="has more frames"):
         check_output_path(keep, frames)  # a folder of images in
     assert check_output_path(keep, frames / "000001.png") == keep  # one of its images is fine
+
+
+# -- export-onnx never replaces its model; a damaged ONNX cache entry is exported again ---------------------
+
+def _onnx_available() -> bool:
+    from steadystyle.backends import onnx_available
+
+    return onnx_available()
+
+
+needs_onnx = pytest.mark.skipif(not _onnx_available(), reason="onnx/onnxscript/onnxruntime not installed")
+
+
+@needs_onnx
+def test_export_onnx_onto_its_own_model_is_refused(tmp_path, tiny_style, capsys):
+    model = tmp_path / "m.safetensors"
+    model.write_bytes(tiny_style.read_bytes())
+    link = tmp_path / "link.safetensors"
+    link.symlink_to(model)
+    for output in (model, link):
+        assert main(["export-onnx", str(model), "-o", str(output)]) == 2
+        (line,) = error_lines(capsys)
+        assert line.startswith("steadystyle: error: ") and "is the STYLE" in line
+    assert model.read_bytes() == tiny_style.read_bytes()
+
+
+@needs_onnx
+def test_a_truncated_onnx_cache_entry_is_exported_again(tmp_path, tiny_style, monkeypatch):
+    import onnx
+
+    from steadystyle.backends import make_stylizer
+    from steadystyle.backends.onnx import cached_graph
+    from steadystyle.weights import load_model
+
+    monkeypatch.setenv("STEADYSTYLE_CACHE", str(tmp_path / "cache"))
+    model = load_model(tiny_style)
+    whole = cached_graph(model, "record")
+    (entry,) = (tmp_path / "cache" / "onnx").glob("*.onnx")
+    entry.write_bytes(whole[: len(whole) // 3])  # a killed export or a full disk
+    again = cached_graph(model, "record")
+    onnx.load_from_string(again)  # parses
+    assert len(again) == len(whole)
+    (entry,) = (tmp_path / "cache" / "onnx").glob("*.onnx")
+    assert entry.read_bytes() == again  # the damaged entry replaced by a whole one
+    entry.write_bytes(b"\x00" * len(again))  # same size, wrong bytes: caught by the content hash
+    stylizer = make_stylizer(tiny_style, backend="onnx", device="cpu")
+    out = stylizer(pattern_image(0))
+    assert out.shape == (H, W, 3) and out.dtype == np.uint8

@@ -128,9 +128,10 @@ def export_graph(model: StyleModel, graph: str = "plain"):
         module, args = _Frozen(net), (x, pack_stats(stats))
         shapes = {"x": spatial, "stats": None}
         inputs, outputs = ["input", "stats"], ["output"]
-    logger = logging.getLogger("torch.onnx")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+    loggers = [logging.getLogger(name) for name in ("torch.onnx", "onnx_ir", "onnxscript")]  # INFO lines otherwise
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
@@ -140,7 +141,8 @@ def export_graph(model: StyleModel, graph: str = "plain"):
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise SteadyStyleError(f"exporting {model.name} to ONNX failed: {first}") from None
     finally:
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
     proto = program.model_proto
     for value in (proto.graph.input[0], proto.graph.output[0]):  # readable names for the dynamic axes
         for dim, label in zip(value.type.tensor_type.shape.dim, ("batch", "channels", "height", "width")):
@@ -176,19 +178,32 @@ def _weights_key(model: StyleModel, graph: str) -> str:
     return digest.hexdigest()[:32]
 
 
+def _content_tag(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
 def cached_graph(model: StyleModel, graph: str) -> bytes:
-    """The serialized ``graph`` for ``model``: from the cache when there, else exported (and cached
-    when the cache folder is writable)."""
-    path = Path(cache_dir()) / "onnx" / f"{_weights_key(model, graph)}.onnx"
-    if path.is_file():
+    """The serialized ``graph`` for ``model``: from the cache when there and whole, else exported
+    (and cached when the cache folder is writable).
+
+    A cache entry is named ``KEY.CONTENT.onnx``: KEY hashes the weights and export settings,
+    CONTENT is the SHA-256 of the file's own bytes, checked on every read — a truncated or
+    damaged entry (a killed export, a full disk) is removed and exported again."""
+    folder = Path(cache_dir()) / "onnx"
+    key = _weights_key(model, graph)
+    for entry in sorted(folder.glob(f"{key}.*.onnx")) if folder.is_dir() else []:
         try:
-            return path.read_bytes()
+            data = entry.read_bytes()
         except OSError:
-            pass
+            continue
+        if entry.name == f"{key}.{_content_tag(data)}.onnx":
+            return data
+        with contextlib.suppress(OSError):
+            entry.unlink()  # damaged: never used again
     data = export_graph(model, graph).SerializeToString()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, data)
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(folder / f"{key}.{_content_tag(data)}.onnx", data)
     except OSError:
         pass  # an unwritable cache only costs time
     return data

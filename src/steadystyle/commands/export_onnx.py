@@ -7,6 +7,8 @@ file's ``metadata_props`` (key ``steadystyle``: the same JSON as in the safetens
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("export-onnx", help="export a style network to ONNX (dynamic size, metadata kept)",
@@ -25,9 +27,12 @@ def run(args) -> int:
     if not onnx_available():
         raise SteadyStyleError("export-onnx needs onnx and onnxscript: pip install onnx onnxscript onnxruntime")
     from ..backends.onnx import OPSET, check_output, export_graph, write_onnx
+    from ..paths import check_paths
 
     check_output(args.output)
+    check_paths({"STYLE": args.style if Path(args.style).exists() else None}, {"-o": args.output})
     model = load_style(args.style)
+    check_paths({"STYLE": model.path}, {"-o": args.output})  # a shipped style's file, too
     path = write_onnx(export_graph(model, "plain"), args.output)
     print(f"wrote {path} ({model.name}, opset {OPSET}, {path.stat().st_size / 1e6:.1f} MB)")
     return 0
