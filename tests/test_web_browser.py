@@ -86,7 +86,7 @@ PAIRS = """async () => {
 
 def test_call_in_chromium_paints_switches_style_and_frees_on_close(browser, two_styles):
     config = ServerConfig(styles=two_styles, spec=RunSpec(style="tiny", backend="torch", device="cpu"),
-                          size="160x120")
+                          size="160x120", ice_peers="loopback")
     with ServerThread(CallServer(config)) as srv:
         page = browser.new_page()
         errors: list[str] = []
@@ -140,7 +140,7 @@ def test_call_in_chromium_paints_switches_style_and_frees_on_close(browser, two_
 
 def test_gathering_that_never_finishes_stops_with_a_clear_message(browser, two_styles):
     config = ServerConfig(styles=two_styles, spec=RunSpec(style="tiny", backend="torch", device="cpu"),
-                          gather_timeout=1.0)
+                          gather_timeout=1.0, ice_peers="loopback")
     with ServerThread(CallServer(config)) as srv:
         page = browser.new_page()
         # a browser whose ICE gathering hangs (a blocked network stack): it never reports "complete"
@@ -169,7 +169,7 @@ def test_study_in_chromium_is_blind_one_vote_per_pair_and_results_after_the_end(
     clip = make_clip(tmp_path / "clip.mp4", frames=6)
     prepare([clip], ["per-frame", "frame-diff"], str(tiny_style), tmp_path / "study", device="cpu", progress=False)
     config = ServerConfig(styles={"tiny": tiny_style}, spec=RunSpec(style="tiny", backend="torch", device="cpu"),
-                          study_dir=str(tmp_path / "study"))
+                          study_dir=str(tmp_path / "study"), ice_peers="loopback")
     with ServerThread(CallServer(config)) as srv:
         page = browser.new_page()
         errors: list[str] = []

@@ -26,12 +26,15 @@ def test_painted_frames_are_matched_to_the_last_camera_showing_of_their_index():
     assert summary["distinct_fps"] == 4.0 and summary["unreadable_share"] == pytest.approx(1 / 6, abs=1e-3)
     with pytest.raises(SteadyStyleError):
         summarize([], 1.0, 0, 0)
+    # a camera showing a whole loop old is no match (the camera element skipped this round's)
+    assert latencies([(3, 0.0)], [(3, 90.0), (4, 95.0), (3, 9000.0)], within_ms=5000.0) == [(0.09, 90.0)]
 
 
 def test_the_band_codes_the_index():
     image = coded_frame(0b1000000101, 320, 240)
-    band = image[:30]
+    band, complement = image[:30], image[30:60]
     assert band[:, 0:32].min() == 255 and band[:, 32:64].max() == 0 and band[:, 288:320].min() == 255
+    assert complement[:, 0:32].max() == 0 and complement[:, 32:64].min() == 255
 
 
 def test_a_short_call_in_chromium_is_measured():

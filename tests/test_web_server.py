@@ -24,8 +24,9 @@ from steadystyle.web.server import MAX_OFFER_BYTES, CallServer, ServerConfig  # 
 
 
 def config_for(styles: dict, **kw) -> ServerConfig:
-    """The two tiny styles, served with the torch backend on the CPU."""
-    return ServerConfig(styles=styles, spec=RunSpec(style="tiny", backend="torch", device="cpu"), **kw)
+    """The two tiny styles, served with the torch backend on the CPU; ICE on loopback only."""
+    return ServerConfig(styles=styles, spec=RunSpec(style="tiny", backend="torch", device="cpu"),
+                        ice_peers="loopback", **kw)
 
 
 async def _offer_sdp() -> str:
@@ -176,7 +177,9 @@ def test_requests_from_a_foreign_origin_are_refused(two_styles):
 
 
 def test_ice_stays_on_the_serving_interface():
-    from steadystyle.web.ice import allowed, ice_addresses, keep_candidates, networks
+    import ipaddress
+
+    from steadystyle.web.ice import allowed, host_addresses, ice_addresses, ice_policy, keep_candidates, networks
 
     assert ice_addresses("127.0.0.1") == ice_addresses("localhost") == ("127.0.0.1",)
     assert ice_addresses("::1") == ("::1",) and ice_addresses("[::1]") == ("::1",)
@@ -190,14 +193,30 @@ def test_ice_stays_on_the_serving_interface():
                           "a=candidate:2 1 udp 2122063615 192.0.2.2 45613 typ host generation 0",
                           "a=candidate:3 1 udp 2122267903 ::1 36394 typ host generation 0",
                           "a=candidate:4 1 udp 2122063615 3f1c2a5e-aaaa.local 45614 typ host generation 0",
+                          "a=candidate:5 1 udp 2122063615 203.0.113.9 45615 typ host generation 0",
                           "a=end-of-candidates", ""])
-    kept = keep_candidates(offer, ["127.0.0.1"])
-    assert [line.split()[4] for line in kept.split("\r\n") if line.startswith("a=candidate")] == ["127.0.0.1"]
-    assert "a=end-of-candidates" in kept and kept.startswith("v=0\r\nm=video")
-    assert keep_candidates(offer, None) == offer
-    lan = keep_candidates(offer, ["192.0.2.2"])  # on a LAN address: that subnet (and mDNS names) only
-    assert [line.split()[4] for line in lan.split("\r\n") if line.startswith("a=candidate")][0] == "192.0.2.2"
-    assert "127.0.0.1" not in lan
+
+    def kept(policy) -> list[str]:
+        return [line.split()[4] for line in keep_candidates(offer, policy).split("\r\n")
+                if line.startswith("a=candidate")]
+
+    strict = ice_policy("127.0.0.1", "loopback")
+    assert strict.addresses == ("127.0.0.1",) and kept(strict) == ["127.0.0.1"]
+    text = keep_candidates(offer, strict)
+    assert "a=end-of-candidates" in text and text.startswith("v=0\r\nm=video")
+    # on loopback by default: also this machine's own addresses (a browser here reaches us from
+    # its LAN address), never another machine's, and no mDNS name is resolved
+    host = ice_policy("127.0.0.1")
+    assert host.addresses == ("127.0.0.1",) and not host.names
+    own = set(host_addresses())
+    assert [a for a in kept(host) if a != "127.0.0.1"] == [a for a in ("192.0.2.2", "::1") if a in own]
+    assert "203.0.113.9" not in kept(host) and not allowed("203.0.113.9", host.peers)
+    assert all(allowed(a, host.peers) for a in own)
+    everywhere = ice_policy("0.0.0.0")
+    assert everywhere.addresses is None and keep_candidates(offer, everywhere) == offer
+    lan = ice_policy("192.0.2.2")  # on a LAN address: that subnet (and mDNS names) only
+    assert kept(lan)[0] == "192.0.2.2" and "127.0.0.1" not in kept(lan) and lan.names
+    assert all(ipaddress.ip_address(a) in lan.peers[0] for a in kept(lan) if not a.endswith(".local"))
 
 
 def test_a_call_gathers_on_loopback_only_and_its_sockets_stay_there(two_styles):
@@ -317,7 +336,8 @@ def test_latency_does_not_grow_behind_a_slow_style():
     2-s warm-up), and memory flat.  STEADYSTYLE_LATENCY_SECONDS=60 runs the issue's full length."""
     duration = LATENCY_SECONDS
     window = min(10.0, (duration - 2.0) / 3)
-    config = ServerConfig(styles={"slow": SlowIdentity(0.12)}, spec=RunSpec(style="slow", method="per-frame"))
+    config = ServerConfig(styles={"slow": SlowIdentity(0.12)}, spec=RunSpec(style="slow", method="per-frame"),
+                          ice_peers="loopback")
     with ServerThread(CallServer(config)) as srv:
         async def main() -> tuple[list[tuple[float, float]], list[float], dict]:
             track = make_coded_track(fps=30)

@@ -31,6 +31,10 @@ def add_parser(sub) -> None:
     p.add_argument("--styles", default=None, help="comma-separated style names the page offers (default: all shipped)")
     add_run_options(p)  # --style is the style a call starts with; --method etc. the call's start
     p.add_argument("--size", default="320x240", help="the processing size a call starts with (default 320x240)")
+    p.add_argument("--ice-peers", choices=("host", "loopback"), default="host",
+                   help="serving on loopback, whom a call may talk to: host (default: loopback and this machine's "
+                        "own addresses, so a browser here connects and no packet leaves the machine) or loopback "
+                        "(127.0.0.0/8 only; browsers then need e.g. chromium --allow-loopback-in-peer-connection)")
     p.add_argument("--max-calls", type=positive_int, default=4, help="calls served at once (default 4)")
     p.add_argument("--study", default=None, metavar="STUDY_DIR",
                    help="also serve the user study prepared in STUDY_DIR at /study")
@@ -60,6 +64,6 @@ def run(args) -> int:
 
         styles[Path(args.style).stem or args.style] = args.style
     config = ServerConfig(spec=spec, styles=styles, size=args.size, max_sessions=args.max_calls, host=args.host,
-                          study_dir=args.study)
+                          ice_peers=args.ice_peers, study_dir=args.study)
     serve(config, port=args.port, cert=args.cert, key=args.key)
     return 0

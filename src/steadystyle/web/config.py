@@ -49,7 +49,10 @@ class ServerConfig:
     calls served at once (more get 503).  connect_timeout: seconds a new call may take to
     connect before it is dropped.  gather_timeout: seconds the page waits for its ICE
     candidates.  host: the address served on — ICE gathers on that interface only (loopback
-    when it is a loopback address).  study_dir: also serve the study prepared there.
+    when it is a loopback address).  ice_peers: whom a call on loopback may talk to: ``host``
+    (loopback and this machine's own addresses: a browser on this machine connects, no packet
+    leaves it) or ``loopback`` (127.0.0.0/8 or ::1 only; browsers then need e.g. Chromium's
+    ``--allow-loopback-in-peer-connection``).  study_dir: also serve the study prepared there.
     """
 
     spec: RunSpec | None = None
@@ -60,6 +63,7 @@ class ServerConfig:
     connect_timeout: float = 30.0
     gather_timeout: float = 10.0
     host: str = "127.0.0.1"
+    ice_peers: str = "host"
     study_dir: str | None = None
     style: str = field(init=False, default="")  # the starting style's name (a key of ``styles``)
 
@@ -91,6 +95,8 @@ class ServerConfig:
         self.spec = spec.replace(style=styles[self.style])
         if self.size not in self.sizes:
             raise SteadyStyleError(f"size must be one of {', '.join(self.sizes)}")
+        if self.ice_peers not in ("host", "loopback"):
+            raise SteadyStyleError(f"ice_peers must be 'host' or 'loopback' (got {self.ice_peers!r})")
         if int(self.max_sessions) < 1:
             raise SteadyStyleError("--max-calls must be at least 1")
 

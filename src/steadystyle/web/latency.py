@@ -51,8 +51,10 @@ class Identity:
 
 
 def coded_frame(index: int, width: int, height: int) -> np.ndarray:
-    """An RGB frame: ``index`` in :data:`BITS` cells across the top eighth (white = 1), over a
-    scene with a disc moving across it (so the stabilizer has motion to follow)."""
+    """An RGB frame: ``index`` in :data:`BITS` cells across the top eighth (white = 1) and its
+    complement in the eighth below (a style may darken or brighten a cell, but a cell and its
+    complement must still read opposite), over a scene with a disc moving across it (so the
+    stabilizer has motion to follow)."""
     y, x = np.mgrid[0:height, 0:width]
     image = np.stack([x * 255 // width, y * 255 // height, np.full_like(x, 110)], -1).astype(np.uint8)
     import cv2
@@ -62,7 +64,9 @@ def coded_frame(index: int, width: int, height: int) -> np.ndarray:
     cv2.circle(image, (cx, height * 3 // 5), height // 6, (230, 190, 60), -1)
     cell, band = width // BITS, height // 8
     for bit in range(BITS):
-        image[:band, bit * cell:(bit + 1) * cell] = 255 if (index >> bit) & 1 else 0
+        one = (index >> bit) & 1
+        image[:band, bit * cell:(bit + 1) * cell] = 255 if one else 0
+        image[band:2 * band, bit * cell:(bit + 1) * cell] = 0 if one else 255
     return image
 
 
@@ -78,32 +82,36 @@ def write_clip(path: Path, width: int, height: int, frames: int = CLIP_FRAMES, f
     return path
 
 
-# In the page: read the index of each shown frame of a <video> (cell centres, mean luminance;
-# a cell neither clearly dark nor clearly bright makes the frame unreadable).
+# In the page: read the index of each shown frame of a <video> (mean luminance of each cell's
+# centre; a bit reads only when its cell and its complement's cell differ clearly).
 PROBE = """([bits]) => {
   const probe = { camera: [], painted: [], unreadable: 0, shown: 0 };
   window.latencyProbe = probe;
   const read = (video) => {
     const w = video.videoWidth, h = video.videoHeight;
     if (!w || !h) return null;
+    const band = Math.max(1, Math.floor(h / 8));
     const c = read.canvas || (read.canvas = document.createElement("canvas"));
-    c.width = w; c.height = Math.max(1, Math.floor(h / 8));
+    c.width = w; c.height = 2 * band;
     const g = c.getContext("2d", { willReadFrequently: true });
-    g.drawImage(video, 0, 0, w, h, 0, 0, w, h);
+    g.drawImage(video, 0, 0, w, 2 * band, 0, 0, w, 2 * band);
     const data = g.getImageData(0, 0, c.width, c.height).data;
     const cell = Math.floor(w / bits);
-    let value = 0;
-    for (let bit = 0; bit < bits; bit++) {
+    const mean = (bit, row) => {
       let sum = 0, n = 0;
-      for (let y = Math.floor(c.height / 4); y < Math.ceil(c.height * 3 / 4); y++) {
+      for (let y = row * band + Math.floor(band / 4); y < row * band + Math.ceil(band * 3 / 4); y++) {
         for (let x = bit * cell + Math.floor(cell / 4); x < bit * cell + Math.ceil(cell * 3 / 4); x++) {
           const i = 4 * (y * c.width + x);
           sum += 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2]; n++;
         }
       }
-      const mean = sum / n;
-      if (mean > 64 && mean < 192) return null;
-      if (mean >= 192) value |= 1 << bit;
+      return sum / n;
+    };
+    let value = 0;
+    for (let bit = 0; bit < bits; bit++) {
+      const difference = mean(bit, 0) - mean(bit, 1);
+      if (Math.abs(difference) < 40) return null;
+      if (difference > 0) value |= 1 << bit;
     }
     return value;
   };
@@ -122,10 +130,13 @@ PROBE = """([bits]) => {
 }"""
 
 
-def latencies(camera: list[tuple[int, float]], painted: list[tuple[int, float]]) -> list[tuple[float, float]]:
+def latencies(camera: list[tuple[int, float]], painted: list[tuple[int, float]],
+              within_ms: float = CLIP_FRAMES / 30 * 1000 / 2) -> list[tuple[float, float]]:
     """(time s, latency ms) of each distinct painted frame: the first time an index was shown
     painted, minus the last time before it that the camera showed that index.  Times in ms of
-    the page's clock; a painted index the camera never showed before is left out."""
+    the page's clock.  Left out: a painted index the camera never showed before, and one whose
+    last camera showing is older than ``within_ms`` (half the clip's loop: the camera element
+    skipped that frame this time round, so the match would be a loop too old)."""
     out: list[tuple[float, float]] = []
     last_seen: dict[int, float] = {}
     ci = 0
@@ -134,7 +145,7 @@ def latencies(camera: list[tuple[int, float]], painted: list[tuple[int, float]])
         while ci < len(camera) and camera[ci][1] <= t:
             last_seen[camera[ci][0]] = camera[ci][1]
             ci += 1
-        if index == previous or index not in last_seen:
+        if index == previous or index not in last_seen or t - last_seen[index] > within_ms:
             previous = index
             continue
         previous = index
@@ -168,7 +179,7 @@ def measure(style: str = "identity", size: str = "320x240", seconds: float = 60.
     width, height = (int(v) for v in size.split("x"))
     value: Any = Identity() if style == "identity" else style
     spec = RunSpec(style=value, backend=backend, device=device, method=method or DEFAULT_METHOD)
-    config = ServerConfig(spec=spec, styles={style: value}, size=size, sizes=(size,))
+    config = ServerConfig(spec=spec, styles={style: value}, size=size, sizes=(size,), ice_peers="loopback")
     server = CallServer(config)
     loop_ready = threading.Event()
     state: dict[str, Any] = {}
@@ -218,7 +229,10 @@ def measure(style: str = "identity", size: str = "320x240", seconds: float = 60.
     result = summarize(samples, seconds, probe["shown"], probe["unreadable"])
     from ..stats import machine_description
 
-    return {"style": style, "size": size, "method": spec.method, "seconds": seconds, **result,
+    from ..backends import resolve_backend
+
+    used = "none" if style == "identity" else resolve_backend(backend, device)
+    return {"style": style, "size": size, "method": spec.method, "backend": used, "seconds": seconds, **result,
             "server_network_ms": (server_stats or {}).get("network_ms"), "machine": machine_description(),
             "load_average": os.getloadavg()}
 

@@ -35,7 +35,7 @@ from ..errors import SteadyStyleError
 from ..stabilize.base import method_names
 from .config import (MAX_CONTROL_BYTES, MAX_OFFER_BYTES, BadRequest, ServerConfig, check_controls, check_offer,
                      parse_json)
-from .ice import gather_on, ice_addresses, keep_candidates
+from .ice import gather_on, ice_policy, keep_candidates
 from .origin import check_origin
 from .session import CallSession, StylizedTrack
 from .stylizers import StylizerCache
@@ -63,7 +63,7 @@ class CallServer:
         self.stylizers = StylizerCache(lambda name: config.spec_for(name).stylizer())
         self.sessions: dict[str, CallSession] = {}
         self._reserved: set[str] = set()
-        self.ice = ice_addresses(config.host)
+        self.ice = ice_policy(config.host, config.ice_peers)
         self.study: Any = None
         if config.study_dir is not None:
             from .study import Study
@@ -98,7 +98,8 @@ class CallServer:
 
     @web.middleware
     async def _origin(self, request: web.Request, handler: Callable) -> web.StreamResponse:
-        check_origin(request, loopback=self.ice is not None and all(a in ("127.0.0.1", "::1") for a in self.ice))
+        addresses = self.ice.addresses
+        check_origin(request, loopback=addresses is not None and all(a in ("127.0.0.1", "::1") for a in addresses))
         return await handler(request)
 
     # -- handlers ----------------------------------------------------------------------------
