@@ -6,7 +6,9 @@ import pytest
 
 from steadystyle.errors import SteadyStyleError
 from steadystyle.stabilize.base import make_stabilizer, method_names
-from steadystyle.stabilize.steady import SteadyParams, SteadyStabilizer, camera_moved_everywhere, compose_flow
+from steadystyle.evaluate.metrics import sharpness
+from steadystyle.stabilize.steady import (SteadyParams, SteadyStabilizer, _faded, camera_moved_everywhere,
+                                          compose_flow)
 from steadystyle.geometry import Box
 
 
@@ -154,3 +156,14 @@ def test_compose_flow_adds_a_step_to_the_offsets_it_lands_on():
     composed, (mx, my) = compose_flow(step, offsets, Box(2, 6, 2, 6))
     assert np.allclose(composed[..., 0], -0.5) and np.allclose(composed[..., 1], 0.5)
     assert mx[0, 0] == 2.5 and my[0, 0] == 2.5
+
+
+def test_a_fade_between_two_textures_keeps_their_contrast():
+    a, b = texture(64, 96, 11, sigma=1.0), texture(64, 96, 12, sigma=1.0)
+    half = np.full((64, 96), 0.5, np.float32)
+    plain, kept = _faded(a, b, half, rho=1.0), _faded(a, b, half, rho=0.0)
+    crisp = 0.5 * (sharpness(a) + sharpness(b))
+    assert sharpness(plain) < 0.7 * crisp  # a plain cross-fade of unrelated textures is flat
+    assert 0.85 * crisp < sharpness(kept) < 1.15 * crisp  # the fade that keeps contrast is not
+    assert np.array_equal(_faded(a, b, np.zeros_like(half), 0.0), a)  # no fade: nothing touched
+    assert np.abs(cv2.blur(kept, (9, 9)).astype(int) - cv2.blur(plain, (9, 9)).astype(int)).mean() < 2  # same colours

@@ -35,7 +35,10 @@ Gaussian of ``blur_sigma`` px (uint8, grey levels 0–255):
    keyframe was overwritten under it sees its own K̂ disagree and is re-keyed in turn.
 6. **No pops, no ghosts.**  A re-keyed pixel cross-fades from the previous output carried one
    step along the flow, P(x) = O(t−1)(x + b(x)), to its new key over ``fade_frames`` frames:
-   O = P + γ (W − P), γ rising by 1/``fade_frames`` a frame (γ = 1: O = W exactly).  Where P is
+   O = P + γ (W − P), γ rising by 1/``fade_frames`` a frame (γ = 1: O = W exactly).  A blend of two
+   textures is flatter than either (its deviation from the local mean shrinks by
+   √((1−γ)² + γ² + 2ργ(1−γ)) for textures correlated by ρ = ``fade_contrast``); during a fade that
+   deviation is scaled back up, so the strokes stay as crisp as per-frame.  Where P is
    itself wrong (|ĝ(t) − ĝ(t−1)(x + b)| > ``appear_factor`` × T: something appeared) γ = 1 at once.
 7. **Fallback.**  The whole frame is stylized and every key reset when the camera moved (global
    shift by phase correlation that explains the change, then ``hold_frames`` frames per-frame) or
@@ -171,6 +174,24 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return xs, ys
 
 
+def _faded(a: np.ndarray, b: np.ndarray, t: np.ndarray, rho: float) -> np.ndarray:
+    """a + t (b − a) for uint8 h×w×3 ``a``, ``b`` and h×w float32 ``t``, with the local contrast of
+    the texture kept: a blend of two textures correlated by ρ has its deviation from the local
+    mean (Gaussian, σ 2 px) shrunk by √((1−t)² + t² + 2ρt(1−t)); it is scaled back up by that
+    factor where 0 < t < 1 (ρ = 1: a plain blend)."""
+    out = _lerp(a, b, t[..., None])
+    fading = (t > 0) & (t < 1)
+    if rho >= 1.0 or not fading.any():
+        return out
+    gain = 1.0 / np.sqrt((1 - t) ** 2 + t ** 2 + 2 * rho * t * (1 - t))
+    f = out.astype(np.float32)
+    mean = cv2.GaussianBlur(f, (0, 0), 2.0)
+    f = mean + gain[..., None] * (f - mean)
+    np.rint(f, out=f)
+    np.clip(f, 0, 255, out=f)
+    return np.where(fading[..., None], f.astype(np.uint8), out)
+
+
 def _lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
     """a + t (b − a) rounded, for uint8 a, b (h×w×C or h×w) and float32 t broadcasting against them."""
     out = np.subtract(b, a, dtype=np.float32)
@@ -208,6 +229,8 @@ class SteadyParams:
     flow_side: int = field(default=160, metadata=_help("longer side (px) the moving box's flow is computed at"))
     key_frames: int = field(default=12, metadata=_help("renew keyframe pixels older than this many frames"))
     fade_frames: int = field(default=4, metadata=_help("frames over which a new keyframe fades in"))
+    fade_contrast: float = field(default=0.5, metadata=_help("correlation assumed between the textures of a fade, "
+                                                              "0–1; below 1 the fade keeps their contrast"))
     stale_share: float = field(default=0.1, metadata=_help("a new keyframe early when the flow fails on more "
                                                             "than this share of the moving pixels"))
     context_px: int = field(default=16, metadata=_help("context around the stylized box, px"))
@@ -234,6 +257,8 @@ class SteadyParams:
             raise SteadyStyleError(f"flow_side must be at least 16 px (got {self.flow_side!r})")
         if self.flow_preset not in DIS_PRESETS:
             raise SteadyStyleError(f"unknown DIS preset {self.flow_preset!r}; choose {', '.join(DIS_PRESETS)}")
+        if not 0.0 <= float(self.fade_contrast) <= 1.0:
+            raise SteadyStyleError(f"fade_contrast must be from 0 to 1 (got {self.fade_contrast!r})")
         if not 0.0 <= float(self.stale_share) <= 1.0:
             raise SteadyStyleError(f"stale_share must be from 0 to 1 (got {self.stale_share!r})")
         if not 0.0 < float(self.fallback_fraction) <= 1.0:
@@ -445,7 +470,7 @@ class SteadyStabilizer:
         gamma = np.where(stale, 0.0, np.minimum(gamma + 1.0 / p.fade_frames, 1.0)).astype(np.float32)
         if self.last_mode == "key":
             gamma = np.maximum(gamma, snap)  # no fade from a previous output that shows something else
-        out = _lerp(carried, warped, gamma[..., None])
+        out = _faded(carried, warped, gamma, p.fade_contrast)
         np.copyto(self._out[sl], out, where=inside[..., None])
         np.copyto(self._offsets[sl], offsets, where=inside[..., None])
         np.copyto(self._gamma[sl], gamma, where=inside)
