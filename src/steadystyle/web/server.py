@@ -163,9 +163,7 @@ class CallServer:
 
     def _wire(self, session: CallSession) -> None:
         """The peer connection's event handlers for ``session``."""
-        pc, sid = session.pc, session.id
-        videos: list[MediaStreamTrack] = []
-        session.videos = videos  # type: ignore[attr-defined]
+        pc, sid, videos = session.pc, session.id, session.videos
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -200,7 +198,7 @@ class CallServer:
         pc = session.pc
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=keep_candidates(sdp, self.ice), type="offer"))
-            if not session.videos:  # type: ignore[attr-defined]
+            if not session.videos:
                 raise BadRequest("the offer has no video track (send the camera)")
             await pc.setLocalDescription(await pc.createAnswer())
         except BadRequest:

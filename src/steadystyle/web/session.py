@@ -150,6 +150,7 @@ class CallSession:
         self.error: str | None = None
         self.preparing: str | None = None  # a style being built for this call
         self.channel: Any = None
+        self.videos: list[MediaStreamTrack] = []  # the camera track (the first video the offer sends)
         self.blackhole: MediaBlackhole | None = None
         self.tasks: list[asyncio.Task] = []
         self.on_failure = on_failure
