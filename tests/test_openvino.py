@@ -57,12 +57,20 @@ def bound(stylizer, region: bool = False) -> float:
     return BF16_REGION_PSNR if region else BF16_PSNR
 
 
-@pytest.mark.parametrize("size", [(240, 320), (37, 53), (61, 90), (6, 9)])
+@pytest.mark.parametrize("size", [(240, 320), (37, 53), (61, 90)])
 def test_full_frames_match_torch_fp32_on_any_size(ov_stylizer, reference, size):
     image = photo_like(*size, seed=size[0])
     out = ov_stylizer(image)
     assert out.shape == image.shape and out.dtype == np.uint8
     assert psnr(out, reference(image)) >= bound(ov_stylizer)
+
+
+def test_frames_thinner_than_the_network_needs_run_scaled_up(ov_stylizer, reference):
+    image = photo_like(6, 9, seed=6)
+    out = ov_stylizer(image)
+    assert out.shape == image.shape
+    # both scale to 16×24 and back, torch on floats, OpenCV on uint8: 34.9 dB measured (ONNX Runtime the same)
+    assert psnr(out, reference(image)) >= 30
 
 
 def test_max_side_runs_small_and_scales_back(tiny_style, reference):
