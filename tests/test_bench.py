@@ -95,9 +95,9 @@ def test_bench_builds_through_the_one_factory_and_measures_each_part(tiny_style,
     built = []
     factory = spec_module.make_stylizer
 
-    def counting(style, backend="auto", device="auto", max_side=None):
+    def counting(style, backend="auto", device="auto", max_side=None, **more):
         built.append(backend)
-        return factory(style, backend=backend, device=device, max_side=max_side)
+        return factory(style, backend=backend, device=device, max_side=max_side, **more)
 
     monkeypatch.setattr(spec_module, "make_stylizer", counting)
     warned: list[str] = []
