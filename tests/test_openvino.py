@@ -145,6 +145,7 @@ def test_precision_choice_and_bad_values(tiny_style, monkeypatch):
     with pytest.raises(SteadyStyleError, match="runs on the CPU"):
         OpenVinoStylizer(tiny_style, device="cuda", precision="f32")
     assert OpenVinoStylizer(tiny_style, precision="f32", threads=1).config["INFERENCE_NUM_THREADS"] == 1
+    monkeypatch.setenv(PRECISION_ENV, "f32")
     assert make_stylizer(tiny_style, backend="openvino", device="cpu", threads=1).config["INFERENCE_NUM_THREADS"] == 1
 
 
