@@ -270,3 +270,50 @@ def test_safetensors_under_another_name_still_loads(tmp_path, tiny_style):
     reference = load_model(tiny_style)
     assert model.name == "tiny" and all(torch.equal(a, b) for a, b in zip(
         model.network.state_dict().values(), reference.network.state_dict().values()))
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 22: nothing but our own lines on stderr (torch warnings, OpenCV WARN lines, onnx_ir INFO)
+
+def _run_cli(args: list[str], cwd: Path, prelude: str = "") -> subprocess.CompletedProcess:
+    code = f"import sys; {prelude}\nfrom steadystyle.cli import main; sys.exit(main(sys.argv[1:]))"
+    env = dict(os.environ, STEADYSTYLE_CACHE=str(cwd / "cache"))
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300, env=env)
+
+
+def test_a_pickle_of_another_protocol_gives_one_line_without_torch_warnings(tmp_path):
+    import pickle
+
+    with open(tmp_path / "vgg.pth", "wb") as f:
+        pickle.dump({"features.0.weight": np.zeros(3)}, f, protocol=4)  # torch warns about protocol 4
+    args = [*tiny_training_args(tmp_path), "--loss-network", "vgg16", "--vgg-weights", str(tmp_path / "vgg.pth"),
+            "--quiet"]
+    done = _run_cli(args, tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [f"steadystyle: error: {tmp_path / 'vgg.pth'}: refusing to load: the file "
+                                        f"holds more than plain weights"]
+
+
+def test_an_unreadable_frame_gives_our_line_and_no_opencv_lines(tmp_path, tiny_style):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    good = cv2.imencode(".png", pattern_image(0))[1].tobytes()
+    (frames / "0001.png").write_bytes(good)
+    (frames / "0002.png").write_bytes(good[: len(good) // 2])  # truncated: OpenCV warns about it
+    done = _run_cli(["stylize", str(frames), "-o", str(tmp_path / "out.mp4"), "--style", str(tiny_style),
+                     "--method", "per-frame", "--quiet"], tmp_path)
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line == f"steadystyle: error: {frames / '0002.png'}: frame 1 is not a readable image"
+
+
+def test_export_onnx_prints_nothing_but_its_result_even_with_info_logging(tmp_path, tiny_style):
+    from steadystyle.backends import onnx_available
+
+    if not onnx_available():
+        pytest.skip("onnx/onnxscript/onnxruntime not installed")
+    done = _run_cli(["export-onnx", str(tiny_style), "-o", str(tmp_path / "t.onnx")], tmp_path,
+                    prelude="import logging; logging.basicConfig(level=logging.INFO)")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "" and done.stdout.startswith(f"wrote {tmp_path / 't.onnx'} (tiny, opset 18")

@@ -150,16 +150,23 @@ def _looks_like_safetensors(path: Path) -> bool:
     return len(head) == 9 and head[8:9] == b"{" and 0 < int.from_bytes(head[:8], "little") <= size - 8
 
 
-def _load_foreign(path: Path) -> dict[str, torch.Tensor]:
+def torch_load(path: str | os.PathLike, what: str = "PyTorch weights file", map_location: Any = "cpu") -> Any:
+    """``torch.load(path, weights_only=True)`` without torch's warnings (a pickle-protocol
+    warning would print two lines before our one), its failures as one line: ``PATH: refusing to
+    load: …`` for a pickle holding more than plain weights, else ``PATH: not a readable WHAT (…)``."""
     try:
-        with warnings.catch_warnings():  # torch's pickle-protocol warning would precede our one line
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            obj = torch.load(str(path), map_location="cpu", weights_only=True)
+            return torch.load(str(path), map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
         text = str(exc)
         if "weights_only" in text or "Unsupported global" in text:
             raise SteadyStyleError(f"{path}: refusing to load: the file holds more than plain weights") from None
-        raise SteadyStyleError(f"{path}: not a readable PyTorch weights file ({_short(exc)})") from None
+        raise SteadyStyleError(f"{path}: not a readable {what} ({_short(exc)})") from None
+
+
+def _load_foreign(path: Path) -> dict[str, torch.Tensor]:
+    obj = torch_load(path)
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):

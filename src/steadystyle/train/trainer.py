@@ -27,6 +27,7 @@ import signal
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -294,7 +295,9 @@ class Trainer:
         if not path.is_file():
             return  # nothing to resume: start fresh
         try:
-            state = torch.load(str(path), map_location=self.device, weights_only=True)
+            with warnings.catch_warnings():  # torch's warnings would precede our one line
+                warnings.simplefilter("ignore")
+                state = torch.load(str(path), map_location=self.device, weights_only=True)
             self.net.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
         except Exception as exc:
@@ -478,7 +481,9 @@ def interrupted_report(config: TrainConfig, argv: list[str] | None = None, stopp
     iteration = None
     if ckpt.is_file():
         try:
-            iteration = int(torch.load(str(ckpt), map_location="cpu", weights_only=True)["iteration"])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                iteration = int(torch.load(str(ckpt), map_location="cpu", weights_only=True)["iteration"])
         except Exception:  # a checkpoint being written when the signal came: report the file only
             iteration = None
     where = []

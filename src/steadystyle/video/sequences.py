@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import SteadyStyleError
 from .container import one_line
+from .quiet import opencv_silent
 
 __all__ = ["IMAGE_EXTENSIONS", "PRINTF_FIELD", "is_image_sequence", "is_image_file", "frame_name", "pattern_regex", "missing_folder",
            "sequence_files", "frame_numbers", "number_ranges", "sequence_gaps", "sequence_dir", "read_image"]
@@ -152,7 +153,8 @@ def read_image(file: Path, index: int) -> np.ndarray:
     except OSError as error:
         message = f"{file}: cannot read frame {index} ({one_line(error)})"
         raise SteadyStyleError(message) from None
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    with opencv_silent():  # its WARN lines would precede our one line
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
         raise SteadyStyleError(f"{file}: frame {index} is not a readable image")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
