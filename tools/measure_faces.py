@@ -222,6 +222,27 @@ def gallery(out: str, videos: str, styles: list[str], detail: float) -> None:
     cv2.imwrite(out, cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
 
 
+def gram_only(clips, styles: list[str], details: list[float], paintings: str) -> dict:
+    """Gram ratio per style and detail on each clip's middle frame, stylized per frame (no stabilizer:
+    a quick check of a detail the full run did not cover)."""
+    from steadystyle.train.gramcheck import GramCheck
+    from steadystyle.train.vgg import DEFAULT_LAYERS, make_loss_network
+
+    vgg = make_loss_network("vgg19", DEFAULT_LAYERS["vgg19"][1])
+    frames = [f[len(f) // 2] for _, f in clips]
+    out = {}
+    for style in styles:
+        meta = read_metadata(style_paths()[style])
+        check = GramCheck(Path(paintings) / meta["painting"], meta["settings"]["style_size"], vgg)
+        network = make_stylizer(style, backend="onnx")
+        stylized = [network(f) for f in frames]
+        before = float(np.mean([check.distance(f) for f in frames]))
+        out[style] = {str(d): float(np.mean([check.distance(FaceDetail(d, every=1)(f, s))
+                                             for f, s in zip(frames, stylized)]) / before) for d in details}
+        print(style, out[style], flush=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--videos", default="../shared/data/videos", help="folder of the development clips")
@@ -238,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timing", action="store_true", help="also time the mask at 320×240 and 640×480")
     parser.add_argument("--out", default="faces.json")
     parser.add_argument("--gallery", default=None, help="only write a before/after gallery (JPEG) of --styles")
+    parser.add_argument("--gram-only", action="store_true", help="only the per-frame Gram check of --details")
     args = parser.parse_args(argv)
     if args.gallery:
         styles = sorted(style_paths()) if args.styles == "all" else args.styles.split(",")
@@ -246,6 +268,13 @@ def main(argv: list[str] | None = None) -> int:
 
     cv2.setNumThreads(1)
     details = [float(d) for d in args.details.split(",")]
+    if args.gram_only:
+        styles = sorted(style_paths()) if args.styles == "all" else args.styles.split(",")
+        clips = [read_clip(c, args.width, args.max_frames)
+                 for c in (args.clips.split(",") if args.clips else default_clips(args.videos))]
+        write_json({"settings": vars(args), "gram_per_frame": gram_only(clips, styles, details, args.paintings)},
+                   args.out)
+        return 0
     gram_details = None if args.gram_details is None else {float(d) for d in args.gram_details.split(",")}
     styles = sorted(style_paths()) if args.styles == "all" else args.styles.split(",")
     clips = [read_clip(c, args.width, args.max_frames)
