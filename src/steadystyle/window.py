@@ -1,6 +1,6 @@
-"""A window that shows the live output: OpenCV's HighGUI when the installed OpenCV has one, else
-Tk (Python's standard library), so ``live --window`` works after the README's install (which
-brings the headless OpenCV wheel).
+"""A window that shows the live output: Tk (Python's standard library), or OpenCV's HighGUI where
+Tk is missing and the installed OpenCV has a GUI, so ``live --window`` works after the README's
+install (which brings the headless OpenCV wheel).
 
 Every GUI call — creating the window, drawing, reading keys — happens in the thread that calls
 :meth:`WindowSink.write` (the live loop's window thread): GUI toolkits draw nothing, or crash,
@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import SteadyStyleError
 
-#: What ``backend`` may be: ``auto`` (OpenCV with a GUI, else Tk), ``opencv`` or ``tk``.
+#: What ``backend`` may be: ``auto`` (Tk, else OpenCV with a GUI), ``opencv`` or ``tk``.
 WINDOW_BACKENDS = ("auto", "opencv", "tk")
 
 
@@ -52,12 +52,14 @@ def pick_window_backend(backend: str = "auto") -> str:
     """The GUI ``backend`` means here; a one-line error when none can work."""
     if backend not in WINDOW_BACKENDS:
         raise SteadyStyleError(f"unknown window backend {backend!r}; choose {', '.join(WINDOW_BACKENDS)}")
-    if backend in ("auto", "opencv") and opencv_has_gui():
-        return "opencv"
     if backend == "opencv":
-        raise SteadyStyleError("this OpenCV has no GUI (opencv-python-headless); use the Tk window (the default)")
-    if tk_available():
+        if not opencv_has_gui():
+            raise SteadyStyleError("this OpenCV has no GUI (opencv-python-headless); use the Tk window (the default)")
+        return "opencv"
+    if tk_available():  # Tk first: in the standard library, and drawn from our window thread without a fuss
         return "tk"
+    if opencv_has_gui():
+        return "opencv"
     raise SteadyStyleError("--window needs Tk (python3-tk) or OpenCV with a GUI; neither is installed here")
 
 
