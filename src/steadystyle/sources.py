@@ -291,6 +291,9 @@ class CameraSource:
                  lost_after: int = 30, capture_factory: Callable[[int], object] | None = None) -> None:
         import cv2
 
+        from .video.quiet import quiet_opencv
+
+        quiet_opencv()  # a missing camera is our one line, not OpenCV's warnings
         self.index = index
         self.lost_after = lost_after
         self.capture = (capture_factory or cv2.VideoCapture)(index)
