@@ -173,13 +173,11 @@ def timing(clip: list[np.ndarray], repeats: int = 1) -> dict:
                 fd(f, stylized)
                 ms.append((time.perf_counter() - t) * 1000.0)
         detector = fd._detector
-        small = cv2.resize(frames[0], (320, 240), interpolation=cv2.INTER_AREA)
         det = []
         for f in frames[:30]:
             t = time.perf_counter()
             detector(cv2.resize(f, (320, 240), interpolation=cv2.INTER_AREA) if f.shape[1] > 320 else f)
             det.append((time.perf_counter() - t) * 1000.0)
-        del small
         out[f"{w}x{h}"] = {"frames": len(ms), "mean_ms": float(np.mean(ms)), "median_ms": float(np.median(ms)),
                            "p95_ms": float(np.percentile(ms, 95)), "detector_mean_ms": float(np.mean(det))}
     return out
