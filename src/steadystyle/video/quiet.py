@@ -16,27 +16,40 @@ import cv2
 __all__ = ["quiet_opencv", "opencv_silent"]
 
 
-def _logging():
-    return getattr(getattr(cv2, "utils", None), "logging", None)
+# OpenCV's log levels (opencv2/core/utils/logger.defines.hpp): the same numbers in 4.x and 5.x
+_SILENT, _ERROR = 0, 2
+
+
+def _get() -> int | None:
+    log = getattr(getattr(cv2, "utils", None), "logging", None)
+    if log is not None:
+        return int(log.getLogLevel())
+    getter = getattr(cv2, "getLogLevel", None)  # OpenCV 4.x wheels without cv2.utils.logging
+    return int(getter()) if getter is not None else None
+
+
+def _set(level: int) -> None:
+    log = getattr(getattr(cv2, "utils", None), "logging", None)
+    if log is not None:
+        log.setLogLevel(level)
+    elif hasattr(cv2, "setLogLevel"):
+        cv2.setLogLevel(level)
 
 
 def quiet_opencv() -> None:
     """OpenCV logs errors only (its default also prints warnings and information)."""
-    log = _logging()
-    if log is not None:
-        log.setLogLevel(log.LOG_LEVEL_ERROR)
+    _set(_ERROR)
 
 
 @contextlib.contextmanager
 def opencv_silent() -> Iterator[None]:
     """No OpenCV log lines at all inside the block (the previous level comes back after)."""
-    log = _logging()
-    if log is None:
+    previous = _get()
+    if previous is None:
         yield
         return
-    previous = log.getLogLevel()
-    log.setLogLevel(log.LOG_LEVEL_SILENT)
+    _set(_SILENT)
     try:
         yield
     finally:
-        log.setLogLevel(previous)
+        _set(previous)
