@@ -286,3 +286,38 @@ def test_without_the_face_models_an_explicit_detail_is_a_one_line_error(monkeypa
     with pytest.raises(SteadyStyleError, match=r"pip install 'steadystyle\[face\]'"):
         FaceDetail(0.5)
     FaceDetail(0.0)  # off needs no models
+
+
+@needs_detector
+def test_face_detail_through_the_one_loop_keeps_the_face_and_survives_the_stabilizer():
+    """RunSpec(face_detail=…) → Processor: the face comes back towards the input, the wall stays
+    painted, and a still repeat of the frame stays frozen (the mask went through the stabilizer)."""
+    import time
+
+    from steadystyle.sources import Frame
+    from steadystyle.spec import RunSpec
+
+    class Painter:
+        name, backend, max_side, context, device = "painter", "test", None, 0, "cpu"
+
+        def __call__(self, image):
+            return painted(image)
+
+        def stylize_region(self, image, box):
+            return painted(image)[box.slices()]
+
+        def synchronize(self):
+            pass
+
+    image = drawn_face()
+    outs = {}
+    for detail in (0.0, 0.8):
+        processor = RunSpec(method="frame-diff", face_detail=detail).processor(stylizer=Painter())
+        first = processor.process(Frame(image, 0.0, 0, time.perf_counter())).output
+        again = processor.process(Frame(image.copy(), 0.04, 1, time.perf_counter())).output
+        assert np.array_equal(first, again)
+        outs[detail] = first.astype(int)
+    face = np.s_[100:140, 140:180]
+    wall = np.s_[:20, :20]
+    assert np.abs(outs[0.8][face] - image[face]).mean() < 0.5 * np.abs(outs[0.0][face] - image[face]).mean()
+    assert np.array_equal(outs[0.8][wall], outs[0.0][wall])

@@ -84,13 +84,24 @@ class Processor:
     """
 
     def __init__(self, stylizer: Stylizer, stabilizer: Stabilizer, *, strength: float = 1.0,
-                 preserve_colors: bool = False, sync: Callable[[], None] | None = None) -> None:
+                 preserve_colors: bool = False, face_detail: float = 0.0,
+                 sync: Callable[[], None] | None = None) -> None:
         self.stylizer = stylizer
         self.stabilizer = stabilizer
         self.strength = check_strength(strength)
         self.preserve_colors = bool(preserve_colors)
+        self.face = _face_control(face_detail)
         self.sync = sync
         self._lock = threading.Lock()
+
+    def set_face_detail(self, detail: float) -> None:
+        """0 turns the face control off; a new value keeps the face tracker's state."""
+        with self._lock:
+            if self.face is not None and _face_control(detail) is not None:
+                self.face.detail = float(detail)
+            else:
+                self.face = _face_control(detail)
+            self.stabilizer.reset()
 
     def set_stylizer(self, stylizer: Stylizer) -> None:
         with self._lock:
@@ -136,6 +147,8 @@ class Processor:
                 out = stylizer(image)
                 if self.preserve_colors:
                     out = preserve_colors(image, out)
+                if self.face is not None:
+                    out = self.face(image, out)
                 full.append(out)
             else:
                 regions.append(box)
@@ -144,12 +157,16 @@ class Processor:
                     whole = stylizer(image)
                     if self.preserve_colors:
                         whole = preserve_colors(image, whole)
+                    if self.face is not None:
+                        whole = self.face(image, whole)
                     full.append(whole)
                     out = whole[box.slices()].copy()
                 else:
                     out = stylizer.stylize_region(image, box)
                     if self.preserve_colors:
                         out = preserve_colors(image[box.slices()], out)
+                    if self.face is not None:
+                        out = self.face.apply_region(image, out, box)
             if self.sync is not None:
                 self.sync()
             network_s += time.perf_counter() - t
@@ -162,6 +179,13 @@ class Processor:
         done = time.perf_counter()
         return FrameResult(frame, output, ran, float(self.stabilizer.last_foreground_fraction),
                            network_s * 1000.0, (done - t0 - network_s) * 1000.0, done, regions)
+
+
+def _face_control(detail: float):
+    """A :class:`~steadystyle.face.FaceDetail` for ``detail`` (0–1), or None when it is 0."""
+    from .face import FaceDetail, check_face_detail
+
+    return FaceDetail(detail) if check_face_detail(detail) > 0 else None
 
 
 @dataclass

@@ -43,6 +43,8 @@ class RunSpec:
     network's working size (longer side, pixels; None = the frame's own).  method: a registered
     stabilization method; params: its params dataclass (None = the method's defaults).
     strength: 0–1 blend with the input.  preserve_colors: keep the input's colours.
+    face_detail: 0 (off) to 1: on the faces a detector finds, how much of the input's detail
+    comes back (feathered, tracked, before the stabilizer; ``steadystyle.face``).
     threads: CPU threads of the network (None: the backend's default, every core).
     """
 
@@ -54,6 +56,7 @@ class RunSpec:
     params: Any = None
     strength: float = 1.0
     preserve_colors: bool = False
+    face_detail: float = 0.0
     threads: int | None = None
 
     def __post_init__(self) -> None:
@@ -65,6 +68,9 @@ class RunSpec:
             raise SteadyStyleError(f"unknown backend {self.backend!r}; choose {', '.join(BACKENDS)}")
         object.__setattr__(self, "max_side", check_max_side(self.max_side))
         object.__setattr__(self, "strength", check_strength(self.strength))
+        from .face import check_face_detail
+
+        object.__setattr__(self, "face_detail", check_face_detail(self.face_detail))
         from .stabilize.base import get_method
 
         method = get_method(self.method)
@@ -105,7 +111,7 @@ class RunSpec:
 
         stylizer = stylizer if stylizer is not None else self.stylizer()
         return Processor(stylizer, self.stabilizer(), strength=self.strength, preserve_colors=self.preserve_colors,
-                         sync=stylizer.synchronize if timed else None)
+                         face_detail=self.face_detail, sync=stylizer.synchronize if timed else None)
 
     def describe(self) -> dict[str, Any]:
         """The spec as plain JSON-ready values (for statistics and reports)."""
@@ -113,7 +119,7 @@ class RunSpec:
 
         return {"style": self.style_name, "backend": self.backend, "device": self.device, "max_side": self.max_side,
                 "method": self.method, "params": params_dict(self.params), "strength": self.strength,
-                "preserve_colors": self.preserve_colors, "threads": self.threads}
+                "preserve_colors": self.preserve_colors, "face_detail": self.face_detail, "threads": self.threads}
 
 
 __all__ = ["RunSpec", "DEFAULT_METHOD", "default_style_name"]

@@ -132,15 +132,29 @@ def method_params(args: argparse.Namespace) -> Any:
     return make_params(args.method, **vars(args))
 
 
-def add_control_options(parser: argparse.ArgumentParser) -> None:
-    """``--strength`` and ``--preserve-colors``."""
+def add_control_options(parser: argparse.ArgumentParser, call: bool = False) -> None:
+    """``--strength``, ``--preserve-colors`` and ``--face-detail`` (for a ``call``, on by default
+    when the face models are installed)."""
     parser.add_argument("--strength", type=unit_float, default=1.0,
                         help="style strength: 1 = full style (default), 0 = the unchanged input")
     parser.add_argument("--preserve-colors", action="store_true",
                         help="keep the input's colours, take only the style's luminance (faces keep their colour)")
+    if not any("--face-detail" in a.option_strings for a in parser._actions):
+        default = call_face_detail() if call else 0.0
+        parser.add_argument("--face-detail", type=unit_float, default=default,
+                            help=f"0–1: on detected faces, bring back this much of the input so faces stay "
+                                 f"recognisable (default {default:g}; needs the [face] extra)")
 
 
-def add_run_options(parser: argparse.ArgumentParser, *, working_size: bool = True, method: bool = True) -> None:
+def call_face_detail() -> float:
+    """The face detail calls (``live``, ``serve``) start with: on when the face models are installed."""
+    from ..face import default_face_detail
+
+    return default_face_detail()
+
+
+def add_run_options(parser: argparse.ArgumentParser, *, working_size: bool = True, method: bool = True,
+                    call: bool = False) -> None:
     """The options of a :class:`~steadystyle.spec.RunSpec`: ``--style``, ``--backend``,
     ``--device``, ``--max-side`` (``working_size``), the method and its parameters (``method``),
     and the controls.  :func:`run_spec` reads them back."""
@@ -158,7 +172,7 @@ def add_run_options(parser: argparse.ArgumentParser, *, working_size: bool = Tru
                             help="run the network with the longer side at most N pixels (sets stroke scale, saves memory)")
     if method:
         add_method_options(parser)
-    add_control_options(parser)
+    add_control_options(parser, call=call)
 
 
 def run_spec(args: argparse.Namespace, **overrides: Any):
@@ -169,6 +183,7 @@ def run_spec(args: argparse.Namespace, **overrides: Any):
                               "device": getattr(args, "device", "auto"), "max_side": getattr(args, "max_side", None),
                               "strength": getattr(args, "strength", 1.0),
                               "preserve_colors": getattr(args, "preserve_colors", False),
+                              "face_detail": getattr(args, "face_detail", 0.0),
                               "threads": getattr(args, "threads", None)}
     if getattr(args, "method", None) is not None:
         values["method"], values["params"] = args.method, method_params(args)
