@@ -136,6 +136,16 @@ class Processor:
 
         full: list[np.ndarray] = []  # this frame's whole stylization, once one ran: boxes slice it
 
+        def whole() -> np.ndarray:
+            """S(t) for the whole frame, with the colour and face controls; kept for the frame's boxes."""
+            out = stylizer(image)
+            if self.preserve_colors:
+                out = preserve_colors(image, out)
+            if self.face is not None:
+                out = self.face(image, out)
+            full.append(out)
+            return out
+
         def stylize(box: Box | None = None) -> np.ndarray:
             nonlocal network_s, ran
             if box is not None and full:
@@ -144,23 +154,12 @@ class Processor:
             t = time.perf_counter()
             ran = True
             if box is None:
-                out = stylizer(image)
-                if self.preserve_colors:
-                    out = preserve_colors(image, out)
-                if self.face is not None:
-                    out = self.face(image, out)
-                full.append(out)
+                out = whole()
             else:
                 regions.append(box)
                 plan = getattr(stylizer, "region_plan", None)
                 if plan is not None and plan(image, box) is None:  # a full pass anyway: keep it for the next boxes
-                    whole = stylizer(image)
-                    if self.preserve_colors:
-                        whole = preserve_colors(image, whole)
-                    if self.face is not None:
-                        whole = self.face(image, whole)
-                    full.append(whole)
-                    out = whole[box.slices()].copy()
+                    out = whole()[box.slices()].copy()
                 else:
                     out = stylizer.stylize_region(image, box)
                     if self.preserve_colors:
