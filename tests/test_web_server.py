@@ -81,6 +81,13 @@ def test_bad_requests_get_json_4xx_and_the_server_keeps_serving(two_styles):
                 (None, {"type": "offer", "sdp": good, "preserve_colors": "yes"}, 400, "preserve_colors"),
                 (None, {"type": "offer", "sdp": good, "brightness": 3}, 400, "unknown control"),
                 (None, {"type": "offer", "sdp": await _no_video_sdp()}, 400, "no video track"),
+                # numbers json.loads takes but a call cannot: Python's int digit limit, NaN, inf, overflow
+                (b'{"type": "offer", "sdp": "v=0", "strength": ' + b"7" * 5001 + b"}", None, 400, "not valid JSON"),
+                (b'{"type": "offer", "sdp": "v=0", "strength": NaN}', None, 400, "not valid JSON"),
+                (b'{"type": "offer", "sdp": "v=0", "strength": -Infinity}', None, 400, "not valid JSON"),
+                (b'{"type": "offer", "sdp": "v=0", "strength": 1e999}', None, 400, "out of range"),
+                (None, {"type": "offer", "sdp": good, "strength": 10 ** 4000}, 400, "strength"),
+                (b"\xff\xfe", None, 400, "UTF-8"),
             ]
             for raw, body, status, words in cases:
                 got, answer = await post("/offer", body, raw)

@@ -117,6 +117,12 @@ class ServerConfig:
                 "preserve_colors": spec.preserve_colors, "size": self.size}
 
 
+def _short(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters (a 4000-digit number stays one short line)."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10 ** 30 else "a huge integer"
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def check_controls(data: Any, config: ServerConfig) -> dict[str, Any]:
     """Validate a control message (all keys optional) → normalized values; :class:`BadRequest`
     naming the first bad key otherwise."""
@@ -131,16 +137,16 @@ def check_controls(data: Any, config: ServerConfig) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "style" in data:
         if not isinstance(data["style"], str) or data["style"] not in config.styles:
-            raise BadRequest(f"unknown style {data['style']!r}; choose {', '.join(config.styles)}")
+            raise BadRequest(f"unknown style {_short(data['style'])}; choose {', '.join(config.styles)}")
         out["style"] = data["style"]
     if "method" in data:
         if not isinstance(data["method"], str) or data["method"] not in method_names():
-            raise BadRequest(f"unknown method {data['method']!r}; choose {', '.join(method_names())}")
+            raise BadRequest(f"unknown method {_short(data['method'])}; choose {', '.join(method_names())}")
         out["method"] = data["method"]
     if "strength" in data:
         value = data["strength"]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise BadRequest(f"strength must be a number from 0 to 1 (got {value!r})")
+            raise BadRequest(f"strength must be a number from 0 to 1 (got {_short(value)})")
         try:
             out["strength"] = check_strength(value)
         except SteadyStyleError as exc:
@@ -173,9 +179,34 @@ def parse_json(body: bytes, limit: int) -> Any:
     if len(body) > limit:
         raise BadRequest(f"request body too large (at most {limit} bytes)", 413)
     try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest(f"request body is not valid JSON ({exc})") from None
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("request body is not UTF-8 text") from None
+    return loads_strict(text, "request body")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"number {text[:20]}{'…' if len(text) > 20 else ''} is out of range")
+    return value
+
+
+def loads_strict(text: str, what: str = "message") -> Any:
+    """``text`` as strict JSON (RFC 8259): no ``NaN``/``Infinity``, no number that overflows a
+    float (``1e999``), no integer past Python's digit limit; :class:`BadRequest` (400) naming
+    ``what`` otherwise — never a ``ValueError`` that would become a 500."""
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise BadRequest(f"{what} is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, the int digit limit, NaN/inf refused above
+        reason = str(exc).splitlines()[0][:120]
+        raise BadRequest(f"{what} is not valid JSON ({reason})") from None
 
 
 def check_offer(data: Any, config: ServerConfig) -> tuple[str, dict[str, Any]]:
@@ -193,5 +224,5 @@ def check_offer(data: Any, config: ServerConfig) -> tuple[str, dict[str, Any]]:
     return sdp, requested
 
 
-__all__ = ["ServerConfig", "BadRequest", "check_controls", "check_sdp", "check_offer", "parse_size", "parse_json",
+__all__ = ["ServerConfig", "BadRequest", "check_controls", "check_sdp", "check_offer", "parse_size", "parse_json", "loads_strict",
            "MAX_OFFER_BYTES", "MAX_CONTROL_BYTES", "DEFAULT_SIZES", "CONTROL_KEYS"]

@@ -18,9 +18,12 @@ channel close, ICE failure) frees its connection, thread and stabilizer.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import os
 import logging
 import secrets
+import socket
 import ssl
 import threading
 from collections.abc import Callable
@@ -34,7 +37,7 @@ from aiortc.contrib.media import MediaBlackhole
 from ..errors import SteadyStyleError
 from ..stabilize.base import method_names
 from .config import (MAX_CONTROL_BYTES, MAX_OFFER_BYTES, BadRequest, ServerConfig, check_controls, check_offer,
-                     parse_json)
+                     loads_strict, parse_json)
 from .ice import gather_on, ice_policy, keep_candidates
 from .origin import check_origin
 from .session import CallSession, StylizedTrack
@@ -215,10 +218,7 @@ class CallServer:
         try:
             if not isinstance(message, str) or len(message) > MAX_CONTROL_BYTES:
                 raise BadRequest("control messages are JSON text of at most 4 KB")
-            try:
-                data = json.loads(message)
-            except json.JSONDecodeError as exc:
-                raise BadRequest(f"control message is not valid JSON ({exc})") from None
+            data = loads_strict(message, "control message")
             if isinstance(data, dict) and data.get("type") == "bye":
                 await self.close_session(session.id)
                 return
@@ -315,9 +315,16 @@ def ssl_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
 
 
 def serve(config: ServerConfig, port: int = 8080, cert: str | None = None, key: str | None = None) -> None:
-    """Run the server on ``config.host``:``port`` until Ctrl-C."""
-    context = ssl_context(cert, key)
-    server = CallServer(config)
+    """Run the server on ``config.host``:``port`` until Ctrl-C.  The port is bound first, before
+    anything heavy starts: a port in use (or an address not on this machine) is one line."""
+    sock = listen_socket(config.host, port)
+    try:
+        context = ssl_context(cert, key)
+        server = CallServer(config)
+    except BaseException:
+        sock.close()
+        raise
+    port = sock.getsockname()[1]
     host = config.host
     scheme = "https" if context else "http"
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
@@ -328,8 +335,35 @@ def serve(config: ServerConfig, port: int = 8080, cert: str | None = None, key: 
               f"{scheme}://{shown}:{port}/study/results?key={server.study.key}", flush=True)
     if host not in ("127.0.0.1", "localhost", "::1") and context is None:
         print("note: browsers give the camera only to https:// or localhost pages; use --cert/--key", flush=True)
-    web.run_app(server.app(), host=host, port=port, ssl_context=context, print=None)
+    web.run_app(server.app(), sock=sock, ssl_context=context, print=None)
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host``:``port`` and listening (``port`` 0: a free one);
+    :class:`SteadyStyleError` in one line when the port is in use or the address cannot be had."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise SteadyStyleError(f"--host {host}: not an address of this machine ({exc})") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        if os.name != "nt":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT only, not a live server
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise SteadyStyleError(f"--port {port}: port {port} is in use on {host}; stop what holds it or "
+                                   f"choose another --port") from None
+        if exc.errno == errno.EACCES:
+            raise SteadyStyleError(f"--port {port}: not allowed to listen on port {port} (ports below 1024 "
+                                   f"need privileges); choose another --port") from None
+        raise SteadyStyleError(f"--host {host} --port {port}: cannot listen there ({exc.strerror or exc})") from None
+    sock.setblocking(False)
+    return sock
 
 
 __all__ = ["ServerConfig", "CallServer", "CallSession", "StylizedTrack", "BadRequest", "check_controls", "serve",
-           "ssl_context", "MAX_OFFER_BYTES"]
+           "ssl_context", "listen_socket", "MAX_OFFER_BYTES"]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import SteadyStyleError
+from ..config import BadRequest, loads_strict
 from .stats import results_csv, votes_csv
 from .votes import Study, StudyError
 
@@ -75,9 +76,11 @@ def add_study_routes(app: Any, study: Study) -> None:
         if len(body) > MAX_VOTE_BYTES:
             return web.json_response({"error": "a vote is at most 4 KB"}, status=413)
         try:
-            data = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            data = loads_strict(body.decode("utf-8"), "a vote")
+        except UnicodeDecodeError:
             return web.json_response({"error": "a vote is a JSON object"}, status=400)
+        except BadRequest as exc:
+            return web.json_response({"error": str(exc)}, status=400)
         try:
             return web.json_response(await off_loop(study.vote, data))
         except SteadyStyleError as exc:
