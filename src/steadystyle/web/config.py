@@ -149,6 +149,8 @@ def check_controls(data: Any, config: ServerConfig) -> dict[str, Any]:
             raise BadRequest(f"strength must be a number from 0 to 1 (got {_short(value)})")
         try:
             out["strength"] = check_strength(value)
+        except OverflowError:
+            raise BadRequest(f"strength must be a number from 0 to 1 (got {_short(value)})") from None
         except SteadyStyleError as exc:
             raise BadRequest(str(exc)) from None
     if "preserve_colors" in data:
