@@ -281,3 +281,13 @@ def test_study_api_rejects_bad_votes_and_counts_good_ones(study_dir, tmp_path):
     out = tmp_path / "results.csv"
     assert main(["study", "results", str(folder), "--csv", str(out)]) == 0
     assert out.read_text().startswith("round,method,wins")
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", "{}", '{"pairs": [1], "methods": ["a"]}', '{"pairs": [], "methods": 3}'])
+def test_a_manifest_of_the_wrong_shape_is_one_line(tmp_path, capsys, text):
+    from steadystyle.cli import main
+
+    (tmp_path / "study.json").write_text(text)
+    assert main(["study", "results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a study manifest" in err[0], err

@@ -94,7 +94,13 @@ class Study:
             raise SteadyStyleError(f"{path}: no {MANIFEST} (make one with 'steadystyle study prepare')") from None
         except json.JSONDecodeError as exc:
             raise SteadyStyleError(f"{path / MANIFEST}: not valid JSON ({exc})") from None
-        return cls(path, manifest)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SteadyStyleError(f"{path / MANIFEST}: cannot be read ({exc})") from None
+        try:
+            return cls(path, manifest)
+        except (TypeError, KeyError, AttributeError, ValueError):
+            raise SteadyStyleError(f"{path / MANIFEST}: not a study manifest (expected an object with 'pairs' "
+                                   f"and 'methods', as 'steadystyle study prepare' writes)") from None
 
     def connect(self) -> sqlite3.Connection:
         """A new connection (one per request or thread; WAL lets readers and a writer overlap)."""
