@@ -65,6 +65,7 @@ from ..geometry import Box, grow
 from .adaptive import drop_specks, feather, global_shift, group_regions
 from .base import Stylize, register
 from .flow import DIS_PRESETS
+from .masks import lerp
 
 __all__ = ["SteadyParams", "SteadyStabilizer", "box_flow", "compose_flow", "noise_sigma_u8", "changed_box",
            "camera_moved_everywhere"]
@@ -179,7 +180,7 @@ def _faded(a: np.ndarray, b: np.ndarray, t: np.ndarray, rho: float) -> np.ndarra
     the texture kept: a blend of two textures correlated by ρ has its deviation from the local
     mean (Gaussian, σ 2 px) shrunk by √((1−t)² + t² + 2ρt(1−t)); it is scaled back up by that
     factor where 0 < t < 1 (ρ = 1: a plain blend)."""
-    out = _lerp(a, b, t[..., None])
+    out = lerp(a, b, t[..., None])
     fading = (t > 0) & (t < 1)
     if rho >= 1.0 or not fading.any():
         return out
@@ -190,16 +191,6 @@ def _faded(a: np.ndarray, b: np.ndarray, t: np.ndarray, rho: float) -> np.ndarra
     np.rint(f, out=f)
     np.clip(f, 0, 255, out=f)
     return np.where(fading[..., None], f.astype(np.uint8), out)
-
-
-def _lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """a + t (b − a) rounded, for uint8 a, b (h×w×C or h×w) and float32 t broadcasting against them."""
-    out = np.subtract(b, a, dtype=np.float32)
-    out *= t
-    out += a
-    np.rint(out, out=out)
-    np.clip(out, 0, 255, out=out)
-    return out.astype(np.uint8)
 
 
 # --------------------------------------------------------------------------- parameters
@@ -403,7 +394,7 @@ class SteadyStabilizer:
         """Step 8: O + (1 − s)(S(t) − O) (``out`` itself at s = 1)."""
         if fresh_full is None:
             return out
-        return _lerp(out, fresh_full, np.float32(1.0 - self.params.steadiness))
+        return lerp(out, fresh_full, np.array(1.0 - self.params.steadiness, np.float32))
 
     def _fresh(self, stylize: Stylize, box: Box, sub: Box) -> np.ndarray:
         """S(t) on ``sub`` (a box in the coordinates of ``box``), h×w×3 uint8."""
@@ -447,8 +438,8 @@ class SteadyStabilizer:
             part = np.empty_like(warped)
             part[sub.slices()] = self._fresh(stylize, box, sub)
             a3 = a[..., None]
-            new_key = np.where(inside[..., None], _lerp(warped, part, a3), warped)
-            new_grey = np.where(inside, _lerp(warped_grey, cur, a), warped_grey)
+            new_key = np.where(inside[..., None], lerp(warped, part, a3), warped)
+            new_grey = np.where(inside, lerp(warped_grey, cur, a), warped_grey)
             self._bake(box, inside, new_key, new_grey)
             offsets[:] = 0.0
             warped, warped_grey = new_key, new_grey
@@ -464,7 +455,7 @@ class SteadyStabilizer:
             assert sub is not None
             ssl = sub.slices()
             # what appeared is new to both the key and the previous output: S(t), carried from here on
-            carried[ssl] = _lerp(carried[ssl], self._fresh(stylize, box, sub), snap[ssl][..., None])
+            carried[ssl] = lerp(carried[ssl], self._fresh(stylize, box, sub), snap[ssl][..., None])
             fresh[sl] = np.maximum(fresh[sl], snap)
             self.last_mode = "fresh"
         gamma = np.where(stale, 0.0, np.minimum(gamma + 1.0 / p.fade_frames, 1.0)).astype(np.float32)
