@@ -269,3 +269,45 @@ def test_threads_reach_the_backend(tiny_style):
         torch.set_num_threads(before)
     with pytest.raises(SteadyStyleError, match="threads"):
         RunSpec(threads=0)
+
+
+class Flickering(Counting):
+    """A stylizer whose every full pass of a still frame differs from the last by 12 grey levels."""
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        self.full += 1
+        return np.full_like(image, 100 + 12 * (self.full % 2))
+
+
+@pytest.mark.parametrize("method", ["adaptive", "steady", "frame-diff"])
+def test_steadiness_zero_is_per_frame_one_half_halves_the_flicker_and_costs_one_pass(method):
+    still = [frame(10, (32, 32), t) for t in range(6)]
+
+    def play(steadiness):
+        net = Flickering()
+        processor = RunSpec(method=method, steadiness=steadiness).processor(stylizer=net)
+        outs = [processor.process(f).output.astype(int) for f in still]
+        return [float(np.abs(b - a).mean()) for a, b in zip(outs, outs[1:])], net.full, outs
+
+    steady, passes, _ = play(1.0)
+    assert steady == [0.0] * 5 and passes == 1  # the method alone: the still frame is frozen, one pass
+    jumps, passes, outs = play(0.0)
+    assert jumps == [12.0] * 5 and passes == 6  # per-frame exactly
+    assert outs[1][0, 0, 0] == 100 and outs[2][0, 0, 0] == 112
+    half, passes, _ = play(0.5)
+    assert all(5.0 <= j <= 7.0 for j in half) and passes == 6, half  # one full pass a frame, not two
+
+
+def test_steadiness_is_checked_and_leaving_zero_restarts_the_stabilizer():
+    for bad in (-0.1, 1.5, float("nan"), "1", True):
+        with pytest.raises(SteadyStyleError, match="steadiness"):
+            RunSpec(steadiness=bad)
+    net = Flickering()
+    processor = RunSpec(method="adaptive", steadiness=0.0).processor(stylizer=net)
+    processor.process(frame(10, (32, 32), 0))
+    processor.set_steadiness(1.0)
+    first = processor.process(frame(10, (32, 32), 1)).output
+    assert np.array_equal(first, processor.process(frame(10, (32, 32), 2)).output)
+    assert net.full == 2  # a fresh start (one pass), then frozen
+    args = build_parser().parse_args(["stylize", "in.mp4", "-o", "out.mp4", "--steadiness", "0.25"])
+    assert run_spec(args).steadiness == 0.25 and run_spec(args).describe()["steadiness"] == 0.25

@@ -58,10 +58,10 @@ def play(stab, frames, net=None):
     return [stab(f, net.bind(f)) for f in frames], net
 
 
-def test_is_registered_with_a_steadiness_control_and_checks_its_parameters():
+def test_is_registered_and_checks_its_parameters():
     assert "steady" in method_names()
-    assert isinstance(make_stabilizer("steady", steadiness=0.3), SteadyStabilizer)
-    for bad in (dict(steadiness=1.5), dict(steadiness=-0.1), dict(flow_preset="slow"), dict(key_frames=0),
+    assert isinstance(make_stabilizer("steady", key_frames=6), SteadyStabilizer)
+    for bad in (dict(flow_preset="slow"), dict(key_frames=0),
                 dict(flow_side=8), dict(photo_factor=float("nan"))):
         with pytest.raises(SteadyStyleError):
             SteadyParams(**bad)
@@ -89,18 +89,6 @@ def test_a_translated_patch_carries_its_strokes_along():
         assert carried < 4.0, (t, carried)  # the strokes moved with the patch (the flow is off by < 0.1 px/frame)
         if t % 2:
             assert restylized > 10.0  # per-frame stylization would have jumped by 12 levels
-
-
-def test_steadiness_zero_is_per_frame_and_one_half_halves_the_flicker():
-    frames = [scene(16 + 2 * t) for t in range(6)]
-    per_frame = [Net().frame_output(f, t) for t, f in enumerate(frames)]
-    outs, _ = play(SteadyStabilizer(SteadyParams(steadiness=0.0)), frames)
-    for o, s in zip(outs, per_frame):
-        assert np.array_equal(o, s)
-    half, _ = play(SteadyStabilizer(SteadyParams(steadiness=0.5)), frames)
-    corner = np.s_[:8, :8]  # still background: per-frame flickers by 12, steadiness 1 by 0
-    jumps = [np.abs(half[t][corner].astype(int) - half[t - 1][corner].astype(int)).mean() for t in range(1, 6)]
-    assert all(5.0 <= j <= 7.0 for j in jumps), jumps
 
 
 def test_scene_cut_and_camera_motion_fall_back_to_per_frame():

@@ -31,6 +31,7 @@ from .sources import Frame
 from .backends.base import Stylizer
 from .geometry import Box
 from .stabilize.base import Stabilizer
+from .stabilize.masks import lerp
 
 
 @dataclass
@@ -81,16 +82,23 @@ class Processor:
     Stylizer, stabilizer and controls may be swapped between frames (``set_*``); a new
     stabilizer starts from a fresh state.  ``sync``: a callable that waits for the device (e.g.
     ``torch.cuda.synchronize``), called only when ``timed`` so timings are the network's own.
+
+    ``steadiness`` s (0–1) trades consistency for fresh texture, for every method: the output is
+    O + (1 − s)(S(t) − O) with O the stabilizer's output and S(t) this frame's full stylization
+    (not fed back: the stabilizer keeps its own state, so any s is as stable as s = 1 scaled).
+    1 (the default) is the method alone; 0 is per-frame stylization exactly (the stabilizer does
+    not run, and starts afresh when s rises again); below 1 every frame takes a full network pass.
     """
 
     def __init__(self, stylizer: Stylizer, stabilizer: Stabilizer, *, strength: float = 1.0,
-                 preserve_colors: bool = False, face_detail: float = 0.0,
+                 preserve_colors: bool = False, face_detail: float = 0.0, steadiness: float = 1.0,
                  sync: Callable[[], None] | None = None) -> None:
         self.stylizer = stylizer
         self.stabilizer = stabilizer
         self.strength = check_strength(strength)
         self.preserve_colors = bool(preserve_colors)
         self.face = _face_control(face_detail)
+        self.steadiness = check_steadiness(steadiness)
         self.sync = sync
         self._lock = threading.Lock()
 
@@ -114,6 +122,14 @@ class Processor:
 
     def set_strength(self, strength: float) -> None:
         self.strength = check_strength(strength)
+
+    def set_steadiness(self, steadiness: float) -> None:
+        """0 = per-frame … 1 = the method alone; leaving 0 starts the stabilizer afresh."""
+        with self._lock:
+            value = check_steadiness(steadiness)
+            if self.steadiness == 0.0 and value > 0.0:
+                self.stabilizer.reset()
+            self.steadiness = value
 
     def set_preserve_colors(self, on: bool) -> None:
         with self._lock:
@@ -148,7 +164,9 @@ class Processor:
 
         def stylize(box: Box | None = None) -> np.ndarray:
             nonlocal network_s, ran
-            if box is not None and full:
+            if full:
+                if box is None:
+                    return full[0]
                 regions.append(box)
                 return full[0][box.slices()].copy()
             t = time.perf_counter()
@@ -172,12 +190,26 @@ class Processor:
             return out
 
         t0 = time.perf_counter()
-        output = self.stabilizer(image, stylize)
+        s = self.steadiness
+        if s == 0.0:
+            output, foreground = stylize(), 1.0
+        else:
+            output = self.stabilizer(image, stylize)
+            foreground = float(self.stabilizer.last_foreground_fraction)
+            if s < 1.0:
+                output = lerp(output, stylize(), np.array(1.0 - s, np.float32))
         if self.strength < 1.0:
             output = apply_strength(image, output, self.strength)
         done = time.perf_counter()
-        return FrameResult(frame, output, ran, float(self.stabilizer.last_foreground_fraction),
+        return FrameResult(frame, output, ran, foreground,
                            network_s * 1000.0, (done - t0 - network_s) * 1000.0, done, regions)
+
+
+def check_steadiness(value: Any) -> float:
+    """``value`` as a steadiness 0–1, or a one-line :class:`SteadyStyleError`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+        raise SteadyStyleError(f"steadiness must be a number from 0 to 1 (got {value!r})")
+    return float(value)
 
 
 def _face_control(detail: float):

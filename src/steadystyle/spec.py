@@ -46,6 +46,8 @@ class RunSpec:
     face_detail: 0 (off) to 1: on the faces a detector finds, how much of the input's detail
     comes back (feathered, tracked, before the stabilizer; ``steadystyle.face``).
     threads: CPU threads of the network (None: the backend's default, every core).
+    steadiness: 0 (per-frame) to 1 (the method alone, the default): below 1 each frame's full
+    stylization is blended in (:class:`~steadystyle.loop.Processor`).
     """
 
     style: Any = None
@@ -58,6 +60,7 @@ class RunSpec:
     preserve_colors: bool = False
     face_detail: float = 0.0
     threads: int | None = None
+    steadiness: float = 1.0
 
     def __post_init__(self) -> None:
         if self.style is None:
@@ -68,6 +71,9 @@ class RunSpec:
             raise SteadyStyleError(f"unknown backend {self.backend!r}; choose {', '.join(BACKENDS)}")
         object.__setattr__(self, "max_side", check_max_side(self.max_side))
         object.__setattr__(self, "strength", check_strength(self.strength))
+        from .loop import check_steadiness
+
+        object.__setattr__(self, "steadiness", check_steadiness(self.steadiness))
         from .face import check_face_detail
 
         object.__setattr__(self, "face_detail", check_face_detail(self.face_detail))
@@ -111,7 +117,7 @@ class RunSpec:
 
         stylizer = stylizer if stylizer is not None else self.stylizer()
         return Processor(stylizer, self.stabilizer(), strength=self.strength, preserve_colors=self.preserve_colors,
-                         face_detail=self.face_detail, sync=stylizer.synchronize if timed else None)
+                         face_detail=self.face_detail, steadiness=self.steadiness, sync=stylizer.synchronize if timed else None)
 
     def describe(self) -> dict[str, Any]:
         """The spec as plain JSON-ready values (for statistics and reports)."""
@@ -119,7 +125,8 @@ class RunSpec:
 
         return {"style": self.style_name, "backend": self.backend, "device": self.device, "max_side": self.max_side,
                 "method": self.method, "params": params_dict(self.params), "strength": self.strength,
-                "preserve_colors": self.preserve_colors, "face_detail": self.face_detail, "threads": self.threads}
+                "preserve_colors": self.preserve_colors, "face_detail": self.face_detail, "threads": self.threads,
+                "steadiness": self.steadiness}
 
 
 __all__ = ["RunSpec", "DEFAULT_METHOD", "default_style_name"]

@@ -133,10 +133,13 @@ def method_params(args: argparse.Namespace) -> Any:
 
 
 def add_control_options(parser: argparse.ArgumentParser, call: bool = False) -> None:
-    """``--strength``, ``--preserve-colors`` and ``--face-detail`` (for a ``call``, on by default
-    when the face models are installed)."""
+    """``--strength``, ``--steadiness``, ``--preserve-colors`` and ``--face-detail`` (for a
+    ``call``, on by default when the face models are installed)."""
     parser.add_argument("--strength", type=unit_float, default=1.0,
                         help="style strength: 1 = full style (default), 0 = the unchanged input")
+    parser.add_argument("--steadiness", type=unit_float, default=1.0,
+                        help="0–1: 1 = the method's steadiest (default), 0 = per-frame; between, each frame's "
+                             "fresh stylization is blended in (fresher texture, more flicker, a full pass a frame)")
     parser.add_argument("--preserve-colors", action="store_true",
                         help="keep the input's colours, take only the style's luminance (faces keep their colour)")
     if not any("--face-detail" in a.option_strings for a in parser._actions):
@@ -184,6 +187,7 @@ def run_spec(args: argparse.Namespace, **overrides: Any):
                               "strength": getattr(args, "strength", 1.0),
                               "preserve_colors": getattr(args, "preserve_colors", False),
                               "face_detail": getattr(args, "face_detail", 0.0),
+                              "steadiness": getattr(args, "steadiness", 1.0),
                               "threads": getattr(args, "threads", None)}
     if getattr(args, "method", None) is not None:
         values["method"], values["params"] = args.method, method_params(args)

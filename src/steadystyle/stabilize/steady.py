@@ -43,8 +43,9 @@ Gaussian of ``blur_sigma`` px (uint8, grey levels 0–255):
 7. **Fallback.**  The whole frame is stylized and every key reset when the camera moved (global
    shift by phase correlation that explains the change, then ``hold_frames`` frames per-frame) or
    when the moving regions cover more than ``fallback_fraction`` of the frame (a cut, a jump).
-8. **Steadiness** s (0–1): the output is O + (1 − s)(S(t) − O): 1 = the steadiest (the default),
-   0 = per-frame stylization exactly; below 1 every frame takes a full network pass.
+
+Steadiness below 1 (less consistency, fresher texture) is not this method's: it is the frame
+loop's control for every method (:class:`steadystyle.loop.Processor`, ``--steadiness``).
 
 The network is asked only for the box of the pixels that take fresh values (``stylize(box)``);
 a still frame, or motion the keyframe explains, costs no network pass at all.  The method's own
@@ -204,7 +205,6 @@ def _help(text: str) -> dict:
 class SteadyParams:
     """Parameters of the steady stabilizer (see the module docstring); thresholds in grey levels."""
 
-    steadiness: float = field(default=1.0, metadata=_help("0 = per-frame stylization, 1 = the steadiest"))
     noise_factor: float = field(default=4.0, metadata=_help("threshold = this × the measured noise σ"))
     min_threshold: float = field(default=4.0, metadata=_help("lowest threshold, grey levels"))
     blur_sigma: float = field(default=1.0, metadata=_help("Gaussian σ (px) of the grey level before comparing"))
@@ -231,8 +231,6 @@ class SteadyParams:
     hold_frames: int = field(default=8, metadata=_help("frames to stay per-frame after camera motion"))
 
     def __post_init__(self) -> None:
-        if not 0.0 <= float(self.steadiness) <= 1.0:
-            raise SteadyStyleError(f"steadiness must be from 0 to 1 (got {self.steadiness!r})")
         for name in ("noise_factor", "min_threshold", "blur_sigma", "photo_factor", "appear_factor", "feather_px",
                      "motion_px"):
             value = float(getattr(self, name))
@@ -264,7 +262,7 @@ class SteadyParams:
 class SteadyStabilizer:
     """See the module docstring.  H×W×3 uint8 RGB frames in, H×W×3 uint8 RGB output out.
 
-    After each call: ``last_mode`` is "first", "full" (fallback or steadiness 0), "keep" (nothing
+    After each call: ``last_mode`` is "first", "full" (fallback), "keep" (nothing
     moved), "carry" (moving regions carried along the flow, no network pass) or "fresh" (some
     pixels re-keyed); ``last_moving`` (H×W float32) the moving regions' α; ``last_fresh``
     (H×W float32) how much fresh stylization each pixel's key took; ``last_threshold`` (grey
@@ -279,7 +277,7 @@ class SteadyStabilizer:
         self.reset()
 
     def reset(self) -> None:
-        self._out: np.ndarray | None = None      # O(t−1), H×W×3 uint8 (before the steadiness blend)
+        self._out: np.ndarray | None = None      # O(t−1), H×W×3 uint8
         self._key: np.ndarray | None = None      # K, H×W×3 uint8, in keyframe coordinates
         self._key_grey: np.ndarray | None = None  # K̂, H×W uint8 (blurred grey), keyframe coordinates
         self._offsets: np.ndarray | None = None  # Φ, H×W×2 float32: pixel → keyframe, px
@@ -367,34 +365,26 @@ class SteadyStabilizer:
         p = self.params
         if self._out is None or self._prev is None or g.shape != self._prev.shape:
             return self._full(frame, g, gb, stylize, "first")
-        if p.steadiness == 0.0:
-            return self._full(frame, g, gb, stylize, "full")
-        fresh_full = stylize() if p.steadiness < 1.0 else None
         assert self._prev_blur is not None
         threshold = self._threshold(cv2.absdiff(gb, self._prev_blur))
         self.last_threshold = threshold
         if self._camera_moved(gb, threshold):
-            return self._blend(self._full(frame, g, gb, stylize, "full"), fresh_full)
+            return self._full(frame, g, gb, stylize, "full")
         moving = self._moving(gb, threshold)
         if float((moving > 0).mean()) > p.fallback_fraction:
-            return self._blend(self._full(frame, g, gb, stylize, "full"), fresh_full)  # a cut, a jump
+            return self._full(frame, g, gb, stylize, "full")  # a cut, a jump
         box = changed_box(moving > 0, 0)
         self.last_moving = moving
         if box is None:
             self._prev, self._prev_blur = g, gb
             self.last_mode, self.last_fresh, self.last_foreground_fraction = "keep", None, 0.0
-            return self._blend(self._out.copy(), fresh_full)
+            return self._out.copy()
         fresh = self._carry(g, gb, box, moving, stylize, threshold)
         self._prev, self._prev_blur = g, gb
         self.last_fresh = fresh
         self.last_foreground_fraction = float((fresh > 0).mean())
-        return self._blend(self._out.copy(), fresh_full)
+        return self._out.copy()
 
-    def _blend(self, out: np.ndarray, fresh_full: np.ndarray | None) -> np.ndarray:
-        """Step 8: O + (1 − s)(S(t) − O) (``out`` itself at s = 1)."""
-        if fresh_full is None:
-            return out
-        return lerp(out, fresh_full, np.array(1.0 - self.params.steadiness, np.float32))
 
     def _fresh(self, stylize: Stylize, box: Box, sub: Box) -> np.ndarray:
         """S(t) on ``sub`` (a box in the coordinates of ``box``), h×w×3 uint8."""
