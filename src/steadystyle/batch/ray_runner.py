@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import SteadyStyleError
+from ..errors import Interrupted, SteadyStyleError
 from .job import failed_row, stylize_job
 from .markers import is_finished, job_digest, read_marker, remove_temporaries
 from .plan import Job
@@ -49,6 +49,7 @@ def connect(options: RayOptions) -> bool:
     if ray.is_initialized():
         return False
     quiet = {"log_to_driver": False, "configure_logging": True, "logging_level": "ERROR"}
+    handlers = _signal_handlers()
     try:
         if options.address:
             ray.init(address=options.address, **quiet)
@@ -59,7 +60,86 @@ def connect(options: RayOptions) -> bool:
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = options.address or "a local Ray"
         raise SteadyStyleError(f"cannot start or reach {where}: {' '.join(str(exc).split())[:200]}") from None
+    except SystemExit as exc:  # Ray's own SIGTERM handler while it started: sys.exit(signum)
+        _stop_ray(ray)
+        if isinstance(exc.code, int) and exc.code in handlers:
+            raise Interrupted(exc.code) from None
+        raise
+    finally:
+        _restore_signal_handlers(handlers)
     return True
+
+
+_STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+def _signal_handlers() -> dict[int, Any]:
+    """The Python handlers of SIGINT, SIGTERM and SIGHUP now (empty off the main thread)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {int(n): signal.getsignal(n) for n in (getattr(signal, name, None) for name in _STOP_SIGNALS)
+            if n is not None and signal.getsignal(n) is not None}
+
+
+def _restore_signal_handlers(handlers: dict[int, Any]) -> None:
+    """Put back the handlers :func:`ray.init` replaced: Ray's driver makes SIGTERM a bare
+    ``sys.exit`` and its core worker installs a C++ handler (exit status 1, nothing cleaned);
+    ours make SIGTERM/SIGHUP behave like Ctrl-C (cancel, remove temporaries, shut Ray down)."""
+    import signal
+
+    for number, handler in handlers.items():
+        try:
+            signal.signal(number, handler)
+        except (OSError, ValueError, TypeError):
+            pass
+
+
+class _SignalRecorder:
+    """Remembers which stop signal arrived, around the handlers already installed (the CLI's
+    raise :class:`~steadystyle.errors.Interrupted`).  Needed because an exception raised by a
+    handler while Ray's C++ code waits (``ray.wait``, ``ray.get``) comes back from Ray as a bare
+    ``KeyboardInterrupt``, without the signal's number; :meth:`exception` puts it back."""
+
+    def __init__(self) -> None:
+        import signal
+
+        self.signum: int | None = None
+        self.previous = {n: h for n, h in _signal_handlers().items() if n != signal.SIGINT}
+        for number, handler in self.previous.items():
+            signal.signal(number, self._handler(handler))
+
+    def _handler(self, previous: Any) -> Callable[[int, Any], None]:
+        import signal
+
+        def handler(signum: int, frame: Any) -> None:
+            first = self.signum is None
+            if first:
+                self.signum = signum
+            if callable(previous):
+                previous(signum, frame)
+            elif previous == signal.SIG_DFL and first:  # the API without the CLI: clean up like Ctrl-C
+                raise Interrupted(signum)
+
+        return handler
+
+    def exception(self, exc: BaseException) -> BaseException:
+        """``exc``, or an :class:`Interrupted` of the recorded signal in place of a bare Ctrl-C."""
+        if self.signum is not None and isinstance(exc, KeyboardInterrupt) and not hasattr(exc, "signum"):
+            return Interrupted(self.signum)
+        return exc
+
+    def restore(self) -> None:
+        _restore_signal_handlers(self.previous)
+
+
+def _stop_ray(ray: Any) -> None:
+    try:
+        ray.shutdown()
+    except Exception:
+        pass
 
 
 class _ProgressBoard:
@@ -129,9 +209,10 @@ def run_batch(jobs: Sequence[Job], settings: BatchSettings, options: RayOptions 
 
     Rows: ``status`` done / skipped / failed, frames, frames the network ran on, seconds, fps,
     one-line error.  At most ``options.workers`` videos run at once.  ``on_result(row)`` is
-    called as each row is known.  On KeyboardInterrupt (or any exception here) the running tasks
-    are cancelled, temporaries of this batch removed, finished outputs kept, and the exception
-    re-raised.
+    called as each row is known.  On KeyboardInterrupt, SIGTERM or SIGHUP (or any exception
+    here) the running tasks are cancelled, temporaries of this batch removed, finished outputs
+    kept, Ray shut down (when started here), and the exception re-raised — for a signal, an
+    :class:`~steadystyle.errors.Interrupted` carrying its number.
     """
     from ..styles import load_style
 
@@ -162,6 +243,7 @@ def run_batch(jobs: Sequence[Job], settings: BatchSettings, options: RayOptions 
     start = time.perf_counter()
     display = Display(len(jobs), False)
     in_flight: dict[Any, int] = {}
+    signals = _SignalRecorder()
     try:
         if todo:
             started_ray = connect(options)
@@ -195,15 +277,19 @@ def run_batch(jobs: Sequence[Job], settings: BatchSettings, options: RayOptions 
                     display.update(frames, totals, statuses.count("done"), statuses.count("failed"),
                                    statuses.count("skipped"))
                     last_draw = now
-    except BaseException:
+    except BaseException as exc:
         _cancel(ray, list(in_flight))
         remove_temporaries(jobs)
-        raise
+        cause = signals.exception(exc)
+        if cause is exc:
+            raise
+        raise cause from None
     finally:
         display.close()
         result.wall_seconds = time.perf_counter() - start
         if started_ray:
             ray.shutdown()
+        signals.restore()
     result.rows = [rows[i] for i in range(len(jobs))]
     return result
 

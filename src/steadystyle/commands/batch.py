@@ -32,25 +32,40 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Check the settings, plan, run, print the table, write the report; 1 when any video
-    failed, 130 on Ctrl-C.  Every setting is checked before Ray starts."""
+    """Check the settings and every path, plan, run, print the table, write the report; 1 when
+    any video failed; on Ctrl-C (130), SIGTERM (143) or SIGHUP (129) one line of what finished
+    and what did not.  Every setting and path is checked before Ray starts."""
     from ..batch import (BatchSettings, RayOptions, format_table, import_ray, plan, run_batch, settings_json,
                          style_file, summary_line)
+    from ..paths import check_paths
     from ..stats import write_json
 
     settings = BatchSettings(run_spec(args), crf=args.crf)
     style_file(settings.style)  # an unknown style is one line now, not one failed row per video
     import_ray()  # the install hint before any work
     jobs = plan(args.inputs, args.output)
+    check_paths({f"input {j.input}": j.input for j in jobs} | {"--style": style_file(settings.style)},
+                {"--report": args.report},
+                {"-o": args.output} | {f"output {j.output}": j.output for j in jobs})
     options = RayOptions(address=args.ray_address, workers=args.workers, gpus_per_worker=args.gpus_per_worker,
                          threads_per_worker=args.threads_per_worker)
+    known: list[dict] = []
     try:
-        result = run_batch(jobs, settings, options, progress=not args.quiet)
-    except KeyboardInterrupt:
-        print("steadystyle: batch interrupted; finished outputs are kept, rerun to continue", file=sys.stderr)
-        return 130
+        result = run_batch(jobs, settings, options, progress=not args.quiet, on_result=known.append)
+    except KeyboardInterrupt as exc:
+        print(f"steadystyle: batch {interrupted_line(known, len(jobs))}", file=sys.stderr)
+        return 128 + int(getattr(exc, "signum", 2))
     print(format_table(result.rows))
     print(summary_line(result))
     if args.report:
         write_json(args.report, result.to_json(settings_json(settings)))
     return 1 if result.count("failed") else 0
+
+
+def interrupted_line(rows: list[dict], videos: int) -> str:
+    """``interrupted: 1 done, 2 skipped (already finished), 0 failed; 3 of 6 not finished (...)``."""
+    count = {s: sum(1 for r in rows if r["status"] == s) for s in ("done", "skipped", "failed")}
+    left = videos - len(rows)
+    return (f"interrupted: {count['done']} done, {count['skipped']} skipped (already finished), {count['failed']} "
+            f"failed; {left} of {videos} not finished (no partial output kept, no report written); "
+            f"rerun to continue")

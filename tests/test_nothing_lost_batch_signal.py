@@ -1,0 +1,84 @@
+"""Issue #22: ``steadystyle batch`` stopped by SIGTERM behaves like Ctrl-C — Ray's own handlers
+(a bare ``sys.exit`` and a C++ abort, exit status 1 or -6) do not get the signal, the running
+video is cancelled and its temporaries removed, the finished one and its marker are kept, Ray is
+shut down (no raylet, gcs_server or worker of the run is left), one line says what finished and
+what did not, and the exit status is 128 + 15."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import make_clip
+
+SIZE = (48, 32)
+
+
+def _session_processes(sid: int) -> list[tuple[int, str]]:
+    """(pid, command) of the live processes of session ``sid`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()
+            if fields[0] == "Z" or int(fields[3]) != sid:  # state, session id
+                continue
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except (OSError, ValueError, IndexError):
+            continue
+        found.append((int(entry.name), command))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+def test_sigterm_stops_a_batch_like_ctrl_c(tmp_path, tiny_style):
+    pytest.importorskip("ray")
+    clips, out = tmp_path / "clips", tmp_path / "out"
+    clips.mkdir()
+    make_clip(clips / "a.mp4", frames=8, size=SIZE)
+    make_clip(clips / "b.mp4", frames=3000, size=SIZE)  # still being written when the signal comes
+    report = tmp_path / "report.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[1] / "src"),
+                                                                     os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen([sys.executable, "-m", "steadystyle", "batch", str(clips), "-o", str(out), "--style",
+                             str(tiny_style), "--workers", "2", "--quiet", "--report", str(report)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)  # its session id is its pid: Ray's processes share it
+    try:
+        deadline = time.monotonic() + 180
+        while not ((out / ".a.mp4.done.json").exists() and list(out.glob(".b.mp4.tmp-*"))):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "a.mp4 not finished, or b.mp4 not started, in 180 s"
+            time.sleep(0.1)
+        time.sleep(0.5)
+        running = _session_processes(proc.pid)
+        assert proc.poll() is None and len(running) > 2, running  # the driver, raylet, gcs_server, workers
+        assert any("raylet" in c for _, c in running)
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("steadystyle: batch interrupted: 1 done") and "1 of 2 not finished" in lines[0]
+    assert "SIGTERM received" not in stderr and "Traceback" not in stderr
+    assert stdout == "" and not report.exists()
+    # the finished output and its marker stay; nothing of the cancelled one, no temporary anywhere
+    assert sorted(p.name for p in out.iterdir()) == [".a.mp4.done.json", "a.mp4"]
+    assert (out / "a.mp4").stat().st_size > 0
+    # Ray is shut down: no process of this run survives the driver
+    deadline = time.monotonic() + 15
+    while (left := _session_processes(proc.pid)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, left
