@@ -48,10 +48,19 @@ def run_prepare(args) -> int:
 def run_results(args) -> int:
     import json
 
-    from ..atomic import atomic_write_text
-    from ..web.study import Study, results_csv, votes_csv
+    from pathlib import Path
 
-    study = Study.open(args.study_dir)
+    from ..atomic import atomic_write_text
+    from ..paths import check_paths
+    from ..web.study import Study, results_csv, votes_csv
+    from ..web.study.stimuli import MANIFEST
+    from ..web.study.votes import DATABASE
+
+    folder = Path(args.study_dir)
+    check_paths({"study manifest": folder / MANIFEST, "votes database": folder / DATABASE,
+                 "votes database's WAL": folder / f"{DATABASE}-wal", "votes database's index": folder / f"{DATABASE}-shm"},
+                {"--csv": args.csv, "--votes-csv": args.votes_csv})
+    study = Study.open(folder, read_only=True)  # reads only: a read-only or archived study folder is fine
     results = study.results()
     if args.csv:
         atomic_write_text(args.csv, results_csv(results))

@@ -66,13 +66,17 @@ class Study:
     ``steadystyle study results`` command reads the database directly).
     """
 
-    def __init__(self, folder: Path, manifest: dict[str, Any]) -> None:
+    def __init__(self, folder: Path, manifest: dict[str, Any], *, read_only: bool = False) -> None:
         self.folder = folder
         self.manifest = manifest
         self.pairs = {p["id"]: Pair(**p) for p in manifest["pairs"]}
         self.methods: list[str] = list(manifest["methods"])
         self.db = folder / DATABASE
         self.key = secrets.token_urlsafe(16)
+        self.read_only = read_only
+        self._copies: list[Any] = []  # private copies a read-only study reads a stranded WAL from
+        if read_only:
+            return
         con = self.connect()
         try:
             con.execute("PRAGMA journal_mode=WAL")
@@ -86,7 +90,9 @@ class Study:
             con.close()
 
     @classmethod
-    def open(cls, folder: str | os.PathLike) -> Study:
+    def open(cls, folder: str | os.PathLike, *, read_only: bool = False) -> Study:
+        """The study in ``folder``; ``read_only``: only read its votes (see :meth:`connect`) —
+        nothing is created or changed there, so a read-only folder (or a copy) can be read."""
         path = Path(folder)
         try:
             manifest = json.loads((path / MANIFEST).read_text())
@@ -97,16 +103,52 @@ class Study:
         except (OSError, UnicodeDecodeError) as exc:
             raise SteadyStyleError(f"{path / MANIFEST}: cannot be read ({exc})") from None
         try:
-            return cls(path, manifest)
+            return cls(path, manifest, read_only=read_only)
         except (TypeError, KeyError, AttributeError, ValueError):
             raise SteadyStyleError(f"{path / MANIFEST}: not a study manifest (expected an object with 'pairs' "
                                    f"and 'methods', as 'steadystyle study prepare' writes)") from None
 
     def connect(self) -> sqlite3.Connection:
-        """A new connection (one per request or thread; WAL lets readers and a writer overlap)."""
+        """A new connection (one per request or thread; WAL lets readers and a writer overlap).
+
+        Read-only studies never create or change a file in the folder: ``immutable=1`` when there
+        is no ``-wal`` (every vote is in the main file; SQLite then makes no ``-wal``/``-shm``,
+        which even a ``mode=ro`` connection otherwise would); ``mode=ro`` while a writer's
+        ``-wal`` and ``-shm`` are there (a running server's latest votes are seen); and a private
+        copy of the database and its ``-wal`` in a temporary folder when the ``-shm`` is missing or
+        cannot be opened (a read-only folder, a copy without it) — ``immutable=1`` would ignore
+        the votes in the ``-wal``.
+        """
+        if self.read_only:
+            return self._connect_read_only()
         con = sqlite3.connect(self.db, timeout=30)
         con.execute("PRAGMA busy_timeout=30000")
         return con
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        from urllib.parse import quote
+
+        wal = Path(f"{self.db}-wal")
+        if not wal.exists() or wal.stat().st_size == 0:  # every vote is in the main file
+            return sqlite3.connect(f"file:{quote(str(self.db.absolute()))}?mode=ro&immutable=1", uri=True)
+        if Path(f"{self.db}-shm").exists():  # a writer has it open (or was killed): read beside it
+            try:
+                con = sqlite3.connect(f"file:{quote(str(self.db.absolute()))}?mode=ro", uri=True, timeout=30)
+                con.execute("PRAGMA busy_timeout=30000")
+                con.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the WAL index now
+                return con
+            except sqlite3.OperationalError:
+                pass  # e.g. the -shm of a read-only folder that no writer has open
+        # votes in a -wal that cannot be read in place (immutable=1 would ignore them): a private copy
+        import shutil
+        import tempfile
+
+        copy = tempfile.TemporaryDirectory(prefix="steadystyle-study-")
+        self._copies.append(copy)  # removed with this Study (or at exit)
+        target = Path(copy.name) / DATABASE
+        shutil.copyfile(self.db, target)
+        shutil.copyfile(wal, f"{target}-wal")
+        return sqlite3.connect(target)
 
     def journal_mode(self) -> str:
         con = self.connect()
@@ -234,10 +276,23 @@ class Study:
         return {"stored": True, "votes_so_far": voted, "pairs": len(self.pairs), "finished": voted >= len(self.pairs)}
 
     def votes(self) -> list[dict[str, Any]]:
-        con = self.connect()
+        """Every vote, oldest first (a read-only study with no database yet has none)."""
+        if self.read_only:
+            if not self.db.exists():
+                return []
+            try:
+                con = self.connect()
+            except sqlite3.Error as exc:
+                raise SteadyStyleError(f"{self.db}: cannot be opened ({exc})") from None
+        else:
+            con = self.connect()
         con.row_factory = sqlite3.Row
         try:
             return [dict(r) for r in con.execute("SELECT * FROM votes ORDER BY id")]
+        except sqlite3.DatabaseError as exc:
+            if not self.read_only:
+                raise
+            raise SteadyStyleError(f"{self.db}: not a study's votes database ({exc})") from None
         finally:
             con.close()
 
