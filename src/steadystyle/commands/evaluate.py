@@ -24,20 +24,51 @@ def add_parser(sub) -> None:
                    help="OpenCV DIS preset of the warping error's flow (default medium)")
     add_run_options(p, working_size=False, method=False)
     p.add_argument("--no-video", action="store_true", help="skip the side-by-side MP4s")
+    p.add_argument("--face-every", type=_positive_int, default=1, metavar="N",
+                   help="look for faces (MTCNN and OpenCV's Haar cascade, input vs output) on every N-th frame "
+                        "(default 1: every frame)")
+    p.add_argument("--no-faces", action="store_true", help="skip the face measures")
     p.add_argument("--quiet", action="store_true", help="no per-clip lines")
     p.set_defaults(run=run)
+
+
+def face_line(faces: dict) -> str:
+    """``mtcnn 23/24=0.96 lm 0.051, haar 20/22=0.91`` (output/input frames with a face = rate;
+    ``lm``: the median landmark distance × eye distance); ``n/a`` for a detector not available."""
+    parts = []
+    for name, f in faces.items():
+        if not f.get("available"):
+            parts.append(f"{name} n/a")
+            continue
+        rate = "–" if f["rate"] is None else f"{f['rate']:.2f}"
+        text = f"{name} {f['output_frames']}/{f['input_frames']}={rate}"
+        if "landmark_distance" in f:
+            text += " lm " + ("–" if f["landmark_distance"] is None else f"{f['landmark_distance']:.3f}")
+        parts.append(text)
+    return ", ".join(parts)
 
 
 def run(args) -> int:
     from pathlib import Path
 
-    from ..evaluate.clips import load_clip
-    from ..evaluate.report import side_by_side_video, write_report
+    from ..errors import SteadyStyleError
+    from ..evaluate.clips import SYNTHETIC, load_clip
+    from ..evaluate.faces import face_detectors
+    from ..evaluate.report import check_report_paths, side_by_side_video, video_name, write_report
     from ..evaluate.runner import EVAL_SETTINGS, evaluate_clip, parse_methods
     from ..evaluate.summary import markdown_tables, summarize
     from ..stats import machine_description, write_json
     from .options import run_spec
 
+    for item in args.inputs:  # every path is checked before any work
+        if item != SYNTHETIC and not Path(item).exists():
+            raise SteadyStyleError(f"{item}: no such file (or use 'synthetic')")
+    report_dir = None
+    if args.report:
+        reads = {f"input {item}": item for item in args.inputs if item != SYNTHETIC}
+        reads |= {"--style-image": args.style_image} if args.style_image else {}
+        report_dir = check_report_paths(args.report, reads,
+                                        [SYNTHETIC if i == SYNTHETIC else Path(i).name for i in args.inputs])
     methods = parse_methods(args.methods)
     if not any(m.label == "per-frame" for m in methods):
         methods.insert(0, parse_methods("per-frame")[0])  # the baseline every ratio refers to
@@ -48,13 +79,19 @@ def run(args) -> int:
         from ..evaluate.style import StyleDistance
 
         distance = StyleDistance(args.style_image)
-    report_dir = Path(args.report) if args.report else None
+    faces = None if args.no_faces else face_detectors()
     if report_dir is not None:
-        (report_dir / "videos").mkdir(parents=True, exist_ok=True)
+        try:
+            (report_dir / "videos").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SteadyStyleError(f"--report {report_dir}: cannot create the folder ({exc.strerror})") from None
     settings = {"style": spec.style_name, "backend": stylizer.backend, "device": spec.device,
                 "strength": spec.strength, "preserve_colors": spec.preserve_colors, "style_image": args.style_image, "max_frames": args.max_frames,
                 "width": args.size, "flow": f"OpenCV DIS preset {args.flow_preset} at the working size", **EVAL_SETTINGS}
     settings["warping_error"] = {**EVAL_SETTINGS["warping_error"], "preset": args.flow_preset}
+    settings["face_detail"] = spec.face_detail
+    settings["faces"] = ("not measured (--no-faces)" if faces is None else
+                         {"every": args.face_every, **{d.name: d.description if d.available else d.reason for d in faces}})
     clips, videos = [], []
 
     def report() -> dict:
@@ -65,10 +102,11 @@ def run(args) -> int:
 
     for item in args.inputs:
         clip = load_clip(item, args.max_frames, args.size)
-        result, outputs = evaluate_clip(clip, spec, methods, args.flow_preset, distance, stylizer=stylizer)
+        result, outputs = evaluate_clip(clip, spec, methods, args.flow_preset, distance, stylizer=stylizer,
+                                        faces=faces, face_every=args.face_every)
         clips.append(result)
         if report_dir is not None and not args.no_video:
-            name = f"videos/{''.join(c if c.isalnum() or c in '-_.' else '_' for c in clip.name)}.mp4"
+            name = video_name(clip.name)
             side_by_side_video(report_dir / name, clip.frames, outputs, clip.fps)
             videos.append(name)
         if not args.quiet:
@@ -80,6 +118,9 @@ def run(args) -> int:
                      f"flicker×{ratio(m, 'static_flicker'):.3f} sharp×{ratio(m, 'sharpness'):.2f}"
                      for k, m in result["methods"].items() if k != "per-frame"]
             print(f"{result['clip']}: " + "; ".join(parts), flush=True)
+            if faces is not None:
+                print(f"{result['clip']} faces: " + "; ".join(f"{k} {face_line(m.get('faces', {}))}"
+                                                           for k, m in result["methods"].items()), flush=True)
         if report_dir is not None:  # the clips so far survive an interrupted run
             write_json(report_dir / "partial.json", report())
     final = report()

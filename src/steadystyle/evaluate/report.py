@@ -1,5 +1,7 @@
 """The evaluation report: JSON with every number and setting, matplotlib plots, an HTML page, and a
-side-by-side MP4 of the methods per clip.  Files are written atomically (temporary name, then rename)."""
+side-by-side MP4 of the methods per clip.  Every file is written through :mod:`steadystyle.atomic`
+(a hidden temporary beside it, renamed into place when complete), so an interrupted write leaves
+the previous report's file as it was."""
 
 from __future__ import annotations
 
@@ -11,11 +13,15 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ..atomic import atomic_path, atomic_write_text
 from ..errors import SteadyStyleError
 from ..stats import write_json
 from .summary import markdown_tables
 
-__all__ = ["side_by_side_video", "write_report"]
+__all__ = ["side_by_side_video", "write_report", "check_report_paths", "video_name", "REPORT_FILES"]
+
+#: The files :func:`write_report` writes into the report folder (besides plots and videos).
+REPORT_FILES = ("report.json", "report.md", "index.html", "partial.json", "summary.png")
 
 CURVES = (("warping_error", "warping error (Lai et al.)"), ("warping_error_moving", "warping error, moving pixels"),
           ("static_flicker", "static flicker (grey levels)"), ("sharpness", "sharpness (mean |∇F|²)"),
@@ -27,6 +33,42 @@ BARS = (("warping_error_ratio", "warping error × per-frame"), ("warping_error_m
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def video_name(clip: str) -> str:
+    """The report-relative path of a clip's side-by-side MP4."""
+    return f"videos/{_safe(clip)}.mp4"
+
+
+def check_report_paths(folder: str | os.PathLike, reads: dict[str, str | os.PathLike | None],
+                       clip_names: list[str] = ()) -> Path:
+    """Refuse, in one line and before any work, a ``--report`` folder that cannot take the report:
+    an existing file, a folder that is not writable, a missing parent folder (only the report
+    folder itself is created), or one that is — or whose files would be — one of ``reads``
+    (option → path).  Returns the folder as a Path."""
+    from ..paths import check_paths
+
+    path = Path(os.path.expanduser(os.fspath(folder)))
+    if path.exists() and not path.is_dir():
+        raise SteadyStyleError(f"--report {path}: is a file, not a folder; give a folder name, nothing was written")
+    if path.is_dir():
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise SteadyStyleError(f"--report {path}: folder is not writable")
+        videos = path / "videos"
+        if videos.exists() and (not videos.is_dir() or not os.access(videos, os.W_OK | os.X_OK)):
+            raise SteadyStyleError(f"--report {path}: {videos} is not a writable folder")
+    else:
+        parent = path.parent if str(path.parent) else Path(".")
+        if not parent.is_dir():
+            raise SteadyStyleError(f"--report {path}: no such folder {parent}")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise SteadyStyleError(f"--report {path}: folder {parent} is not writable")
+    outputs = {"--report": path} | {f"--report {name}": path / name for name in REPORT_FILES}
+    for c in clip_names:
+        outputs |= {f"--report {video_name(c)}": path / video_name(c),
+                    f"--report curves_{_safe(c)}.png": path / f"curves_{_safe(c)}.png"}
+    check_paths(reads, {}, outputs)
+    return path
 
 
 def _label(panel: np.ndarray, text: str) -> np.ndarray:
@@ -50,9 +92,9 @@ def side_by_side_video(path: str | os.PathLike, inputs: list[np.ndarray], output
 
 
 def _savefig(fig, path: Path) -> None:
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp, dpi=90, bbox_inches="tight")
-    tmp.replace(path)
+    """``fig`` as a PNG at ``path``, atomically (the temporary keeps the extension for matplotlib)."""
+    with atomic_path(path, keep_suffix=True) as tmp:
+        fig.savefig(tmp, dpi=90, bbox_inches="tight", format="png")
 
 
 def _plots(folder: Path, report: dict) -> list[str]:
@@ -82,7 +124,7 @@ def _plots(folder: Path, report: dict) -> list[str]:
             ax.set_xlabel("frame", fontsize=7)
         axes[0].legend(fontsize=6)
         fig.suptitle(f"{clip['clip']} ({clip['size']}, {clip['frames']} frames)", fontsize=9)
-        name = f"curves_{_safe(clip['clip'])}.png"
+        name = f"curves_{_safe(clip['clip'])}.png"  # as check_report_paths expects
         _savefig(fig, folder / name)
         plt.close(fig)
         names.append(name)
@@ -101,6 +143,9 @@ def _html(report: dict, images: list[str], videos: list[str]) -> str:
         if lines[0].startswith("**"):
             tables.append(f"<h3>{e(lines[0].strip('*'))}</h3>")
             lines = lines[1:]
+        if lines and all(ln.startswith("- ") for ln in lines):
+            tables.append("<ul>" + "".join(f"<li>{e(ln[2:])}</li>" for ln in lines) + "</ul>")
+            continue
         rows = [ln.strip("|").split("|") for ln in lines if not ln.startswith("|---")]
         if rows:
             head = "".join(f"<th>{e(c.strip())}</th>" for c in rows[0])
@@ -125,8 +170,9 @@ def write_report(folder: str | os.PathLike, report: dict[str, Any], videos: list
     except OSError as exc:
         raise SteadyStyleError(f"{path}: cannot create the report folder ({exc.strerror})") from None
     write_json(path / "report.json", report)
-    images = _plots(path, report)
-    for name, text in (("report.md", markdown_tables(report["summary"])), ("index.html", _html(report, images, videos))):
-        tmp = path / f".{name}.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path / name)
+    try:
+        images = _plots(path, report)
+        for name, text in (("report.md", markdown_tables(report["summary"])), ("index.html", _html(report, images, videos))):
+            atomic_write_text(path / name, text)
+    except OSError as exc:
+        raise SteadyStyleError(f"{path}: cannot write the report ({exc.strerror or exc})") from None

@@ -23,6 +23,7 @@ from ..sinks import MemorySink
 from ..sources import ArraySource
 from ..spec import RunSpec
 from ..stabilize.base import get_method, make_params, params_dict
+from .faces import Detector, FaceMeasure, flat_means
 from .groundtruth import exact_ghosts
 from .metrics import ghost_fraction, seam_energy, sharpness, static_flicker, static_mask
 from .warping import MOVING_PX, PairFlow, input_flows, warping_errors
@@ -142,7 +143,8 @@ def _with_baseline(methods: list[MethodSpec]) -> list[MethodSpec]:
 
 def evaluate_clip(clip: Clip, spec: RunSpec, methods: list[MethodSpec], flow_preset: str = "medium",
                   style_distance: Callable[[list[np.ndarray]], float] | None = None,
-                  stylizer: Any = None) -> tuple[dict, dict[str, list[np.ndarray]]]:
+                  stylizer: Any = None, faces: list[Detector] | None = None,
+                  face_every: int = 1) -> tuple[dict, dict[str, list[np.ndarray]]]:
     """Measure each method on ``clip`` with the style, backend, device and working size of ``spec``.
 
     ``stylizer``: one already built from ``spec`` (``spec.stylizer()``), to share across clips.
@@ -150,7 +152,10 @@ def evaluate_clip(clip: Clip, spec: RunSpec, methods: list[MethodSpec], flow_pre
     curves (``curves``) and their means (``mean``): warping error (whole frame and moving region),
     static flicker, sharpness, ghost proxy, seam energy (×1e3), measured ms per frame (network and
     method), the network share; with ground truth also the exact ghost rate and foreground lag
-    (frames).  The per-frame baseline is always measured, first.
+    (frames).  With ``faces`` (detectors of :mod:`steadystyle.evaluate.faces`), each method also
+    gets ``faces`` (per detector: frames with a face in input and output, the detection rate, and
+    for MTCNN the landmark distance), looked at on every ``face_every``-th frame, and the clip a
+    ``faces`` entry saying how.  The per-frame baseline is always measured, first.
     """
     if len(clip.frames) < 2:
         raise SteadyStyleError(f"{clip.name}: needs at least 2 frames to measure consistency")
@@ -164,6 +169,9 @@ def evaluate_clip(clip: Clip, spec: RunSpec, methods: list[MethodSpec], flow_pre
         "static_share": float(np.mean([m.mean() for m in statics])),
         "moving_share": float(np.mean([p.moving.mean() for p in flows])),
         "reliable_flow_share": float(np.mean([p.reliable.mean() for p in flows])), **clip.info, "methods": {}}
+    face_measure = FaceMeasure(clip.frames, faces, face_every) if faces else None
+    if face_measure is not None:
+        results["faces"] = face_measure.settings()
     outputs: dict[str, list[np.ndarray]] = {}
     per_frame: list[np.ndarray] = []
     for m in methods:
@@ -192,6 +200,9 @@ def evaluate_clip(clip: Clip, spec: RunSpec, methods: list[MethodSpec], flow_pre
         mean = {k: _nanmean(v) for k, v in curves.items()}
         if style_distance is not None:
             mean["style_distance"] = style_distance(outs)
-        results["methods"][m.label] = {"method": m.method, "params": params_dict(m.params),
-                                       "mean": mean, "curves": curves}
+        entry = {"method": m.method, "params": params_dict(m.params), "mean": mean, "curves": curves}
+        if face_measure is not None:
+            entry["faces"] = face_measure.measure(outs)
+            mean.update(flat_means(entry["faces"]))
+        results["methods"][m.label] = entry
     return results, outputs

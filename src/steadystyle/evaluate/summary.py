@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["RATIO_METRICS", "summarize", "markdown_tables"]
+__all__ = ["RATIO_METRICS", "summarize", "markdown_tables", "face_table"]
 
 #: Measures reported as a ratio to per-frame (per-frame = 1; lower is better except for sharpness).
 RATIO_METRICS = ("warping_error", "warping_error_moving", "static_flicker", "sharpness", "ms_per_frame")
 #: Measures reported as absolute values (per-frame's own value is 0 or a floor).
-ABSOLUTE_METRICS = ("ghost_proxy", "seams", "exact_ghosts", "foreground_lag", "style_distance", "network_share")
+ABSOLUTE_METRICS = ("ghost_proxy", "seams", "exact_ghosts", "foreground_lag", "style_distance", "network_share",
+                    "face_rate_mtcnn", "face_rate_haar", "face_landmarks")
 
 
 def _ratio(a: float, b: float) -> float:
@@ -44,15 +45,49 @@ def summarize(clips: list[dict], baseline: str = "per-frame") -> dict[str, Any]:
         keys = {k for r in per_clip for k in r["methods"].get(label, {})}
         mean[label] = {k: _mean([r["methods"][label][k] for r in per_clip if k in r["methods"].get(label, {})])
                        for k in sorted(keys)}
-    return {"baseline": baseline, "per_clip": per_clip, "mean": mean, "methods": methods}
+    faces = next((c["faces"] for c in clips if "faces" in c), None)
+    return {"baseline": baseline, "per_clip": per_clip, "mean": mean, "methods": methods,
+            **({"faces": faces} if faces is not None else {})}
 
 
 def _fmt(v: float | None, digits: int) -> str:
     return "–" if v is None or v != v else f"{v:.{digits}f}"
 
 
+def _count(v: float | None) -> str:
+    return "–" if v is None or v != v else f"{v:.0f}"
+
+
+def face_table(summary: dict) -> list[str]:
+    """The face measures as Markdown lines: how they were measured (a detector not available is
+    named with its reason), then a row per clip and method; nothing when no faces were measured."""
+    faces = summary.get("faces")
+    if not faces:
+        return []
+    every = faces["every"]
+    how = "every frame" if every == 1 else f"one frame in {every}"
+    out = [f"**faces** (looked for on {how}: {faces['frames_sampled']} frames per clip; detection rate = output "
+           "frames with a face ÷ input frames with a face; landmarks = median over frames of the mean distance of "
+           "MTCNN's 5 landmarks, input to output, ÷ the input's inter-ocular distance)", ""]
+    out += [f"- {name}: {text}" for name, text in faces["detectors"].items()] + [""]
+    out += ["| clip | method | MTCNN faces in → out | MTCNN rate | Haar faces in → out | Haar rate | landmarks ×eye dist |",
+            "|" + "---|" * 7]
+    for r in summary["per_clip"]:
+        for label, v in r["methods"].items():
+            out.append(f"| {r['clip']} | {label} | {_count(v.get('face_input_mtcnn'))} → {_count(v.get('face_output_mtcnn'))} | "
+                       f"{_fmt(v.get('face_rate_mtcnn'), 2)} | {_count(v.get('face_input_haar'))} → "
+                       f"{_count(v.get('face_output_haar'))} | {_fmt(v.get('face_rate_haar'), 2)} | "
+                       f"{_fmt(v.get('face_landmarks'), 3)} |")
+    for label in summary["methods"]:
+        v = summary["mean"][label]
+        out.append(f"| **mean** | {label} | | {_fmt(v.get('face_rate_mtcnn'), 2)} | | {_fmt(v.get('face_rate_haar'), 2)} | "
+                   f"{_fmt(v.get('face_landmarks'), 3)} |")
+    out.append("")
+    return out
+
+
 def markdown_tables(summary: dict) -> str:
-    """One Markdown table per method: a row per clip and a mean row."""
+    """One Markdown table per method: a row per clip and a mean row; then the face measures."""
     out = []
     head = ("| clip | warping error | × per-frame | moving: warping error | × per-frame | static flicker | × per-frame "
             "| sharpness × per-frame | ghost proxy | seams ×1e3 "
@@ -72,4 +107,4 @@ def markdown_tables(summary: dict) -> str:
                        f"{_fmt(v.get('ms_per_frame'), 1)} | "
                        f"{_fmt(v.get('ms_per_frame_ratio'), 2)} |")
         out.append("")
-    return "\n".join(out)
+    return "\n".join(out + face_table(summary))
