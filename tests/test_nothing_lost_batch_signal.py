@@ -82,3 +82,27 @@ def test_sigterm_stops_a_batch_like_ctrl_c(tmp_path, tiny_style):
     while (left := _session_processes(proc.pid)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not left, left
+
+
+@pytest.mark.parametrize("report, phrase", [
+    ("{tmp}/missing/report.json", "--report {tmp}/missing/report.json: no such folder"),
+    ("{tmp}/clips/a.mp4", "is the input"),
+    ("{tmp}/out/a.mp4", "--report and output {tmp}/out/a.mp4 name the same file"),
+    ("{tmp}/clips", "is a folder"),
+])
+def test_a_bad_report_path_is_one_line_before_ray_starts(monkeypatch, tmp_path, capsys, tiny_style, report, phrase):
+    """Ray is not even imported (``import ray`` would fail): the check comes before it."""
+    from steadystyle import cli
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    (tmp_path / "clips").mkdir()
+    (tmp_path / "out").mkdir()
+    clip = make_clip(tmp_path / "clips" / "a.mp4", frames=2, size=SIZE)
+    before = clip.read_bytes()
+    report = report.format(tmp=tmp_path)
+    code = cli.main(["batch", str(tmp_path / "clips"), "-o", str(tmp_path / "out"), "--style", str(tiny_style),
+                     "--report", report, "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and phrase.format(tmp=tmp_path) in err, err
+    assert clip.read_bytes() == before and not any((tmp_path / "out").iterdir())
+    assert not (tmp_path / "missing").exists()

@@ -42,11 +42,11 @@ def run(args: argparse.Namespace) -> int:
 
     settings = BatchSettings(run_spec(args), crf=args.crf)
     style_file(settings.style)  # an unknown style is one line now, not one failed row per video
-    import_ray()  # the install hint before any work
     jobs = plan(args.inputs, args.output)
     check_paths({f"input {j.input}": j.input for j in jobs} | {"--style": style_file(settings.style)},
                 {"--report": args.report},
                 {"-o": args.output} | {f"output {j.output}": j.output for j in jobs})
+    import_ray()  # the install hint before any work
     options = RayOptions(address=args.ray_address, workers=args.workers, gpus_per_worker=args.gpus_per_worker,
                          threads_per_worker=args.threads_per_worker)
     known: list[dict] = []
