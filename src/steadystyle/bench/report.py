@@ -96,20 +96,49 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+REPORT_FILES = ("bench.json", "bench.md")
+
+
+def check_output(out_dir: str | os.PathLike, reads: dict[str, str | os.PathLike | None] | None = None) -> Path:
+    """Refuse, in one line before any measurement, a ``-o`` the report cannot be written to:
+    a file, a folder whose parent is missing, a place that is not writable, or report files that
+    are among ``reads`` (option → path).  Nothing is created; returns ``out_dir`` as a Path."""
+    from ..errors import SteadyStyleError
+    from ..paths import check_paths
+
+    out = Path(os.path.expanduser(os.fspath(out_dir)))
+    if out.exists() and not out.is_dir():
+        raise SteadyStyleError(f"-o {out}: is a file; give a folder for {' and '.join(REPORT_FILES)}")
+    if out.is_dir():
+        check_paths(reads or {}, {f"-o {out} ({name})": out / name for name in REPORT_FILES})
+        return out
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise SteadyStyleError(f"-o {out}: no such folder {parent} (only {out.name} itself is created)")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise SteadyStyleError(f"-o {out}: folder {parent} is not writable")
+    return out
+
+
 def write_report(result: dict[str, Any], out_dir: str | os.PathLike) -> tuple[Path, Path]:
-    """``bench.json`` and ``bench.md`` in ``out_dir`` (created), each written to a temporary
-    file and renamed."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "bench.json", result)
-    md = out / "bench.md"
-    tmp = md.with_name(f".bench.md.{os.getpid()}.tmp")
+    """``bench.json`` and ``bench.md`` in ``out_dir`` (created if missing, its parent must exist),
+    each written atomically (:mod:`steadystyle.atomic`: a temporary beside it, then a rename)."""
+    from ..atomic import atomic_write_text
+    from ..errors import SteadyStyleError
+
+    text = markdown(result)  # before either file is replaced
+    out = check_output(out_dir)
     try:
-        tmp.write_text(markdown(result), encoding="utf-8")
-        tmp.replace(md)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return out / "bench.json", md
+        out.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise SteadyStyleError(f"-o {out}: cannot create the folder ({exc.strerror or exc})") from None
+    json_path, md = out / REPORT_FILES[0], out / REPORT_FILES[1]
+    write_json(json_path, result)
+    try:
+        atomic_write_text(md, text)
+    except OSError as exc:
+        raise SteadyStyleError(f"{md}: cannot write ({exc.strerror or exc})") from None
+    return json_path, md
 
 
-__all__ = ["markdown", "write_report"]
+__all__ = ["markdown", "write_report", "check_output", "REPORT_FILES"]

@@ -77,6 +77,9 @@ def run(args) -> int:
             raise SteadyStyleError(f"unknown backend {label!r}; choose {', '.join(BACKENDS)}")
     for m in args.methods or ():
         get_method(m)
+    from ..bench.report import check_output
+
+    check_output(args.output, {"--style": args.style})  # before any measurement
     config = BenchConfig(sizes=args.sizes, variants=args.variants, backends=args.backends, passes=args.passes,
                          warmup=args.warmup, methods=args.methods, method_sizes=args.method_sizes,
                          method_backend=args.method_backend, frames=args.frames, repeats=args.repeats,
