@@ -1,6 +1,7 @@
 """``steadystyle evaluate`` and the runner behind it, on a tiny synthetic clip."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -84,3 +85,93 @@ def test_evaluate_command_writes_the_report(tmp_path, tiny_style, capsys):
 def test_evaluate_command_errors_in_one_line(tmp_path, tiny_style, capsys):
     assert main(["evaluate", str(tmp_path / "missing.mp4"), "--style", str(tiny_style)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def _no_work(monkeypatch):
+    """Fail the test if the command builds a stylizer (the work starts there)."""
+    from steadystyle.spec import RunSpec
+
+    def refuse(self, *a, **k):
+        raise AssertionError("work started before the paths were checked")
+
+    monkeypatch.setattr(RunSpec, "stylizer", refuse)
+
+
+def test_report_onto_an_input_or_a_file_is_one_line_before_any_work(tmp_path, tiny_style, capsys, monkeypatch):
+    _no_work(monkeypatch)
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"not really a video, but the user's")
+    for report, words in ((clip, "is a file"), (tmp_path / "missing" / "deeper" / "r", "no such folder")):
+        assert main(["evaluate", str(clip), "--style", str(tiny_style), "--report", str(report)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("steadystyle: error: --report") and words in err, err
+    assert clip.read_bytes() == b"not really a video, but the user's"
+    assert not (tmp_path / "missing").exists()
+    # an input folder of frames as the report folder
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    assert main(["evaluate", str(frames), "--style", str(tiny_style), "--report", str(frames)]) == 2
+    assert "is the input" in capsys.readouterr().err and list(frames.iterdir()) == []
+    # a missing input is found before the report folder is made
+    assert main(["evaluate", str(tmp_path / "gone.mp4"), "--style", str(tiny_style), "--report", str(tmp_path / "r")]) == 2
+    assert "no such file" in capsys.readouterr().err and not (tmp_path / "r").exists()
+
+
+def test_report_folder_that_is_not_writable_is_refused(tmp_path, monkeypatch):
+    """The same check as root (for whom permissions do not apply): ``os.access`` says no."""
+    from steadystyle.evaluate.report import check_report_paths
+
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **k: False if "locked" in str(p) else real(p, mode, **k))
+    (tmp_path / "locked").mkdir()
+    with pytest.raises(SteadyStyleError, match="locked: folder is not writable"):
+        check_report_paths(tmp_path / "locked", {})
+    with pytest.raises(SteadyStyleError, match="folder .*locked is not writable"):
+        check_report_paths(tmp_path / "locked" / "report", {})
+    assert check_report_paths(tmp_path / "fine", {}) == tmp_path / "fine" and not (tmp_path / "fine").exists()
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs a user that folder permissions apply to")
+def test_report_in_an_unwritable_folder_is_one_line_before_any_work(tmp_path, tiny_style, capsys, monkeypatch):
+    _no_work(monkeypatch)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        for report in (locked, locked / "report"):
+            assert main(["evaluate", "synthetic", "--style", str(tiny_style), "--report", str(report)]) == 2
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and "not writable" in err, err
+    finally:
+        locked.chmod(0o700)
+
+
+def test_report_files_are_written_atomically(tmp_path, monkeypatch):
+    from steadystyle.evaluate import report as report_module
+
+    clip = {"clip": "c", "size": "4×4", "frames": 2,
+            "methods": {"per-frame": {"mean": {"warping_error": 1.0}, "curves": {k: [0.0] for k, _ in report_module.CURVES}}}}
+    data = {"command": "steadystyle evaluate c", "settings": {}, "machine": "test", "summary": summarize([clip]),
+            "clips": [clip]}
+    folder = tmp_path / "report"
+    report_module.write_report(folder, data, [])
+    assert {p.name for p in folder.iterdir()} == {"report.json", "report.md", "index.html", "summary.png", "curves_c.png"}
+    old = (folder / "index.html").read_bytes()
+
+    import steadystyle.atomic as atomic
+
+    real_open = open
+
+    def failing_open(path, *a, **k):
+        if ".index.html.tmp-" in str(path) and a[:1] == ("w",):
+            f = real_open(path, *a, **k)
+            f.write("half a page")
+            f.flush()
+            raise KeyboardInterrupt
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr(atomic, "open", failing_open, raising=False)
+    with pytest.raises(KeyboardInterrupt):
+        report_module.write_report(folder, data, [])
+    assert (folder / "index.html").read_bytes() == old  # the previous page, byte for byte
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]  # no temporary left behind
