@@ -134,7 +134,7 @@ def test_evaluate_reports_faces_on_a_real_face_clip(tmp_path, tiny_style, capsys
                  "--max-frames", "6", "--size", "320", "--face-every", "2", "--quiet"])
     assert code == 0
     text = capsys.readouterr().out
-    assert "one frame in 2: 3 frames per clip" in text and "| intel_head_pose_female.gif | frame-diff |" in text
+    assert "one frame in 2 (3 frames per clip)" in text and "| intel_head_pose_female.gif | frame-diff |" in text
 
 
 def test_evaluate_without_faces_skips_them(tmp_path, tiny_style):
@@ -144,3 +144,18 @@ def test_evaluate_without_faces_skips_them(tmp_path, tiny_style):
     data = json.loads((report / "report.json").read_text())
     assert "faces" not in data["clips"][0]["methods"]["per-frame"]
     assert data["settings"]["faces"] == "not measured (--no-faces)"
+
+
+def test_evaluate_without_the_face_models_says_so_and_measures_the_rest(tmp_path, tiny_style, monkeypatch, capsys):
+    import steadystyle.facedetect
+
+    monkeypatch.setattr(steadystyle.facedetect, "detector_available", lambda: False)
+    report = tmp_path / "r"
+    assert main(["evaluate", "synthetic", "--methods", "per-frame", "--style", str(tiny_style), "--max-frames", "3",
+                 "--size", "64", "--report", str(report), "--no-video"]) == 0
+    data = json.loads((report / "report.json").read_text())
+    mtcnn = data["clips"][0]["methods"]["per-frame"]["faces"]["mtcnn"]
+    assert mtcnn["available"] is False and "pip install 'steadystyle[face]'" in mtcnn["reason"]
+    assert data["clips"][0]["methods"]["per-frame"]["mean"]["warping_error"] >= 0.0  # the rest is measured
+    out = capsys.readouterr().out
+    assert "mtcnn n/a" in out and "mtcnn: not available" in out

@@ -66,9 +66,9 @@ def face_table(summary: dict) -> list[str]:
         return []
     every = faces["every"]
     how = "every frame" if every == 1 else f"one frame in {every}"
-    out = [f"**faces** (looked for on {how}: {faces['frames_sampled']} frames per clip; detection rate = output "
-           "frames with a face ÷ input frames with a face; landmarks = median over frames of the mean distance of "
-           "MTCNN's 5 landmarks, input to output, ÷ the input's inter-ocular distance)", ""]
+    out = ["**faces**", "", f"- looked for on {how} ({faces['frames_sampled']} frames per clip); detection rate = "
+           "output frames with a face ÷ input frames with a face; landmarks = median over frames of the mean distance "
+           "of MTCNN's 5 landmarks, input to output, ÷ the input's inter-ocular distance"]
     out += [f"- {name}: {text}" for name, text in faces["detectors"].items()] + [""]
     out += ["| clip | method | MTCNN faces in → out | MTCNN rate | Haar faces in → out | Haar rate | landmarks ×eye dist |",
             "|" + "---|" * 7]
