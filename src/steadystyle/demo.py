@@ -14,14 +14,13 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
 
 from .evaluate.metrics import static_flicker
 from .evaluate.synthetic import CallClipConfig, iter_call_clip
 from .geometry import Box
 from .loop import FrameResult, run
-from .sinks import FileSink, side_by_side
+from .sinks import FileSink, label, side_by_side  # noqa: F401  (label: demo.label, the API name)
 from .sources import ArraySource
 from .spec import RunSpec
 from .stabilize.base import Stabilizer, Stylize
@@ -83,16 +82,6 @@ class _BothPanels:
         output = self.frame_diff(frame, shared)
         self.frame_diff_calls += asked
         return output
-
-
-def label(image: np.ndarray, text: str) -> np.ndarray:
-    """``image`` with ``text`` written in its top-left corner on a dark band (a new array)."""
-    out = image.copy()
-    scale = max(0.35, image.shape[0] / 600)
-    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-    out[: h + base + 6, : w + 8] //= 3
-    cv2.putText(out, text, (4, h + 3), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
-    return out
 
 
 class _Flicker:

@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import SteadyStyleError
 from .loop import FrameResult, run
-from .sinks import Background, FileSink, input_and_output
+from .sinks import Background, FileSink, labelled_input_and_output
 from .sources import FileSource, Frame, ReadAhead
 from .spec import DEFAULT_METHOD, RunSpec
 from .stats import FrameLog, Progress, machine_description, summarize_ms, write_json
@@ -140,7 +140,8 @@ def stylize_video(
     size, longer side in pixels), ``strength`` (0–1 blend with the input) and
     ``preserve_colors`` (keep the input's colours) — not both.
 
-    With ``side_by_side_output`` the output is input | result, twice as wide.  ``stats_path``
+    With ``side_by_side_output`` the output is input | result, twice as wide, the panels
+    labelled "input" and "STYLE, METHOD" like the demo's.  ``stats_path``
     receives :class:`RunStats` as JSON (network timings then wait for the device).  The output
     appears only when the whole video was written (temporary file, then rename).  ``crf``: H.264
     quality.  ``on_frame(index, output)`` is called with every output frame (H×W×3 uint8 RGB).
@@ -167,7 +168,8 @@ def stylize_video(
                          controls={"strength": processor.strength, "preserve_colors": processor.preserve_colors})
         file_sink = FileSink(output, info.width * (2 if side_by_side_output else 1), info.height, info.fps,
                              audio_from=input if info.has_audio else None, crf=crf,
-                             compose=input_and_output if side_by_side_output else None)
+                             compose=(labelled_input_and_output(f"{stylizer.name}, {spec.method}")
+                                      if side_by_side_output else None))
         log = FrameLog()
         observers: list = [log, Progress(info.frame_count, Path(str(input)).name, progress)]
         if on_frame:

@@ -56,8 +56,33 @@ class FileSink:
 
 
 def input_and_output(result: FrameResult) -> np.ndarray:
-    """``compose`` for a side-by-side file: input | output."""
+    """``compose`` for a side-by-side file: input | output (no labels)."""
     return side_by_side(result.frame.image, result.output)
+
+
+def label(image: np.ndarray, text: str) -> np.ndarray:
+    """``image`` (H×W×3 uint8) with ``text`` written in its top-left corner, white on a band
+    darkened to a third (a new array; the band is the text's size plus a few pixels, clipped to
+    the image).  Characters outside ASCII, which the font lacks, are written as ``?``."""
+    import cv2
+
+    text = text.encode("ascii", "replace").decode("ascii")
+    out = image.copy()
+    scale = max(0.35, image.shape[0] / 600)
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    out[: h + base + 6, : w + 8] //= 3
+    cv2.putText(out, text, (4, h + 3), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
+
+
+def labelled_input_and_output(output_label: str) -> Callable[[FrameResult], np.ndarray]:
+    """``compose`` for a side-by-side file like the demo's: input | output, the panels labelled
+    "input" and ``output_label`` (e.g. "candy, frame-diff")."""
+
+    def compose(result: FrameResult) -> np.ndarray:
+        return side_by_side(label(result.frame.image, "input"), label(result.output, output_label))
+
+    return compose
 
 
 class MemorySink:
@@ -268,7 +293,7 @@ class VirtualCameraSink:
     abort = close
 
 
-__all__ = ["side_by_side", "FileSink", "input_and_output", "MemorySink", "Tee", "Background", "WindowSink",
+__all__ = ["side_by_side", "FileSink", "input_and_output", "label", "labelled_input_and_output", "MemorySink", "Tee", "Background", "WindowSink",
            "VirtualCameraSink", "virtual_camera_help", "letterbox", "VIRTUAL_CAMERA_SIZES"]
 
 from .window import WindowSink  # noqa: E402  (the live window; re-exported for existing imports)
