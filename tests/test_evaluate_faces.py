@@ -80,7 +80,8 @@ def test_face_measure_counts_frames_and_takes_the_median_landmark_distance():
     assert m["landmark_distance"] == pytest.approx(0.05)  # median of 0 and 0.1
     assert result["haar"] == {"available": False, "reason": "not available: no cascades"}
     flat = flat_means(result)
-    assert flat["face_rate_mtcnn"] == 1.0 and flat["face_input_mtcnn"] == 4.0 and "face_rate_haar" not in flat
+    assert flat["face_rate_mtcnn"] == 1.0 and flat["face_input_mtcnn"] == 4.0 and flat["face_matched_mtcnn"] == 2.0
+    assert "face_rate_haar" not in flat
     # every second frame: frames 0, 2, 4 only
     sparse = FaceMeasure(frames, [_scripted("mtcnn", table)], every=2).measure(outputs)["mtcnn"]
     assert (sparse["input_frames"], sparse["output_frames"], sparse["matched_frames"]) == (2, 3, 1)
@@ -95,10 +96,11 @@ def test_the_face_table_names_a_missing_detector_and_its_reason():
     clip = {"clip": "c", "faces": {"every": 2, "frames_sampled": 3,
                                    "detectors": {"mtcnn": "MTCNN", "haar": "not available: no cascades"}},
             "methods": {"per-frame": {"mean": {"warping_error": 1.0, "face_rate_mtcnn": 0.5, "face_input_mtcnn": 2.0,
-                                               "face_output_mtcnn": 1.0, "face_landmarks": 0.125}}}}
+                                               "face_output_mtcnn": 1.0, "face_matched_mtcnn": 1.0,
+                                               "face_landmarks": 0.125}}}}
     text = markdown_tables(summarize([clip]))
     assert "haar: not available: no cascades" in text and "one frame in 2" in text
-    assert "| c | per-frame | 2 → 1 | 0.50 | – → – | – | 0.125 |" in text
+    assert "| c | per-frame | 2 → 1 (1) | 0.50 | – → – (–) | – | 0.125 |" in text
 
 
 def test_haar_detector_is_there_or_says_why():

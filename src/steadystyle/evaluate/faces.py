@@ -210,6 +210,7 @@ def flat_means(faces: dict[str, Any]) -> dict[str, float]:
         flat[f"face_rate_{name}"] = nan if entry["rate"] is None else float(entry["rate"])
         flat[f"face_input_{name}"] = float(entry["input_frames"])
         flat[f"face_output_{name}"] = float(entry["output_frames"])
+        flat[f"face_matched_{name}"] = float(entry["matched_frames"])
         if "landmark_distance" in entry:
             flat["face_landmarks"] = nan if entry["landmark_distance"] is None else float(entry["landmark_distance"])
     return flat
