@@ -161,3 +161,27 @@ def test_evaluate_without_the_face_models_says_so_and_measures_the_rest(tmp_path
     assert data["clips"][0]["methods"]["per-frame"]["mean"]["warping_error"] >= 0.0  # the rest is measured
     out = capsys.readouterr().out
     assert "mtcnn n/a" in out and "mtcnn: not available" in out
+
+
+def test_measure_faces_sums_the_face_counts_of_evaluate_reports(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("measure_faces", Path(__file__).parents[1] / "tools" / "measure_faces.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+
+    def faces(n_in, n_out, at, lm):
+        return {"mtcnn": {"available": True, "input_frames": n_in, "output_frames": n_out, "rate": None,
+                          "matched_frames": at, "landmark_distance": lm},
+                "haar": {"available": False, "reason": "not available"}}
+
+    report = {"settings": {"style": "scream", "face_detail": 0.8}, "methods": {"per-frame": {}},
+              "clips": [{"methods": {"per-frame": {"faces": faces(10, 8, 7, 0.1)}}},
+                        {"methods": {"per-frame": {"faces": faces(30, 24, 20, 0.3)}}},
+                        {"methods": {"per-frame": {"faces": faces(0, 0, 0, None)}}}]}
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report))
+    table = tool.evaluate_table([str(path)])
+    assert "| scream | 0.8 | per-frame | 40 → 32 (27) | 0.80 | n/a | n/a | 0.200 (2 clips) |" in table
+    with pytest.raises(SystemExit, match="not a readable evaluate report"):
+        tool.evaluate_table([str(tmp_path / "missing.json")])

@@ -241,6 +241,37 @@ def gram_only(clips, styles: list[str], details: list[float], paintings: str) ->
     return out
 
 
+def evaluate_table(reports: list[str]) -> str:
+    """One Markdown row per ``steadystyle evaluate`` report.json (style, face detail) and method:
+    the face counts summed over the clips with a face in the input, the rate of those sums, and
+    the median over clips of the per-clip landmark distance (× the input's eye distance)."""
+    rows = ["| style | face detail | method | MTCNN faces in → out (at the face) | MTCNN rate | "
+            "Haar faces in → out (at the face) | Haar rate | landmarks × eye dist (median of clips) |",
+            "|" + "---|" * 8]
+    for path in reports:
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise SystemExit(f"measure_faces: error: {path}: not a readable evaluate report ({exc})") from None
+        style, detail = data["settings"]["style"], data["settings"].get("face_detail", "?")
+        for label in data["methods"]:
+            cells = []
+            marks = []
+            for name in ("mtcnn", "haar"):
+                got = [c["methods"][label].get("faces", {}).get(name, {}) for c in data["clips"]]
+                got = [f for f in got if f.get("available")]
+                if not got:
+                    cells += ["n/a", "n/a"]
+                    continue
+                n_in, n_out = sum(f["input_frames"] for f in got), sum(f["output_frames"] for f in got)
+                n_at = sum(f["matched_frames"] for f in got)
+                cells += [f"{n_in} → {n_out} ({n_at})", f"{n_out / n_in:.2f}" if n_in else "–"]
+                marks += [f["landmark_distance"] for f in got if f.get("landmark_distance") is not None]
+            lm = f"{float(np.median(marks)):.3f} ({len(marks)} clips)" if marks else "–"
+            rows.append(f"| {style} | {detail:g} | {label} | " + " | ".join(cells) + f" | {lm} |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--videos", default="../shared/data/videos", help="folder of the development clips")
@@ -258,7 +289,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="faces.json")
     parser.add_argument("--gallery", default=None, help="only write a before/after gallery (JPEG) of --styles")
     parser.add_argument("--gram-only", action="store_true", help="only the per-frame Gram check of --details")
+    parser.add_argument("--evaluate-table", nargs="+", default=None, metavar="REPORT_JSON",
+                        help="only print a Markdown table of the face measures in these 'steadystyle evaluate' reports")
     args = parser.parse_args(argv)
+    if args.evaluate_table:
+        print(evaluate_table(args.evaluate_table))
+        return 0
     if args.gallery:
         styles = sorted(style_paths()) if args.styles == "all" else args.styles.split(",")
         gallery(args.gallery, args.videos, styles, float(args.details.split(",")[-1]))
