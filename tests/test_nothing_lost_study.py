@@ -194,3 +194,77 @@ def test_votes_stranded_in_a_wal_without_its_index_are_read_from_a_private_copy(
     assert code == 0, err
     assert json.loads(out)["votes"] == 6  # 2 from the main file's first participant, 4 from the WAL
     assert _snapshot(archive) == before and sorted(before) == ["study.json", "votes.sqlite", "votes.sqlite-wal"]
+
+
+# -- study prepare ------------------------------------------------------------------------------
+
+
+def _prepare(tmp_path, out, *clips, methods="per-frame,frame-diff", style=None) -> list[str]:
+    return ["study", "prepare", *map(str, clips), "--methods", methods, "--style", str(style), "-o", str(out),
+            "--device", "cpu", "--quiet"]
+
+
+def _beside(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.parametrize("case, phrase", [("file", "is a file"), ("full", "is not empty (mine.txt)"),
+                                          ("bad clip", "not a video"), ("no clip", "no such file")])
+def test_prepare_refuses_in_one_line_before_making_anything(tmp_path, capsys, tiny_style, case, phrase):
+    from helpers import make_clip
+
+    clip = make_clip(tmp_path / "walk.mp4", frames=3, size=(48, 32))
+    out = tmp_path / "study"
+    clips = [clip]
+    if case == "file":
+        out.write_text("keep me")
+    elif case == "full":
+        out.mkdir()
+        (out / "mine.txt").write_text("keep me")
+    elif case == "bad clip":
+        (tmp_path / "broken.mp4").write_bytes(b"no video here" * 50)
+        clips = [clip, tmp_path / "broken.mp4"]
+    else:
+        clips = [clip, tmp_path / "missing.mp4"]
+    before = _beside(tmp_path)
+    code = main(_prepare(tmp_path, out, *clips, style=tiny_style))
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and phrase in err, err
+    assert _beside(tmp_path) == before  # no study folder, no temporary beside it
+    if case == "file":
+        assert out.read_text() == "keep me"
+    if case == "full":
+        assert _beside(out) == ["mine.txt"] and (out / "mine.txt").read_text() == "keep me"
+
+
+def test_prepare_interrupted_leaves_nothing_and_a_finished_one_is_complete(tmp_path, capsys, tiny_style,
+                                                                          monkeypatch):
+    from helpers import make_clip
+
+    import steadystyle.pipeline as pipeline
+
+    clip = make_clip(tmp_path / "walk.mp4", frames=3, size=(48, 32))
+    (tmp_path / "empty").mkdir()
+    real, calls = pipeline.stylize_video, []
+
+    def second_is_interrupted(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "stylize_video", second_is_interrupted)
+    before = _beside(tmp_path)
+    assert main(_prepare(tmp_path, tmp_path / "empty", clip, style=tiny_style)) == 130
+    assert len(calls) == 2 and _beside(tmp_path) == before and _beside(tmp_path / "empty") == []
+    monkeypatch.setattr(pipeline, "stylize_video", real)
+
+    # into the empty folder, with a method named twice: counted once
+    assert main(_prepare(tmp_path, tmp_path / "empty", clip, methods="per-frame,frame-diff,per-frame",
+                         style=tiny_style)) == 0
+    assert "(1 clips × 2 methods" in capsys.readouterr().out
+    assert _beside(tmp_path) == before
+    assert _beside(tmp_path / "empty") == ["stimuli", "study.json", "votes.sqlite"]
+    assert sorted(p.name for p in (tmp_path / "empty" / "stimuli").iterdir()) == [
+        "walk__frame-diff.mp4", "walk__frame-diff.png", "walk__per-frame.mp4", "walk__per-frame.png"]
+    assert Study.open(tmp_path / "empty", read_only=True).results()["votes"] == 0

@@ -40,7 +40,7 @@ def run_prepare(args) -> int:
     methods = [m for m in (args.methods or "").split(",") if m] or method_names()
     manifest = prepare(args.clips, methods, args.style or default_style(), args.output, max_side=args.max_side,
                        device=args.device, backend=args.backend, progress=not args.quiet)
-    print(f"study: {len(manifest['pairs'])} pairs ({len(manifest['clips'])} clips × {len(methods)} methods, "
+    print(f"study: {len(manifest['pairs'])} pairs ({len(manifest['clips'])} clips × {len(manifest['methods'])} methods, "
           f"stability and quality rounds) in {args.output}; play it with: steadystyle serve --study {args.output}")
     return 0
 
