@@ -31,6 +31,8 @@ def summarize(clips: list[dict], baseline: str = "per-frame") -> dict[str, Any]:
     for clip in clips:
         base = clip["methods"].get(baseline, {}).get("mean", {})
         row = {"clip": clip["clip"], "methods": {}}
+        if "faces" in clip:
+            row["faces_sampled"] = clip["faces"]["frames_sampled"]
         for label, m in clip["methods"].items():
             if label not in methods:
                 methods.append(label)
@@ -66,23 +68,23 @@ def face_table(summary: dict) -> list[str]:
         return []
     every = faces["every"]
     how = "every frame" if every == 1 else f"one frame in {every}"
-    out = ["**faces**", "", f"- looked for on {how} ({faces['frames_sampled']} frames per clip); detection rate = "
+    out = ["**faces**", "", f"- looked for on {how}; detection rate = "
            "output frames with a face ÷ input frames with a face; landmarks = median over frames of the mean distance "
            "of MTCNN's 5 landmarks, input to output, ÷ the input's inter-ocular distance; (n) = output frames whose "
            "face lies at the input's face (its centre inside the input's largest face box)"]
     out += [f"- {name}: {text}" for name, text in faces["detectors"].items()] + [""]
-    out += ["| clip | method | MTCNN faces in → out | MTCNN rate | Haar faces in → out | Haar rate | landmarks ×eye dist |",
-            "|" + "---|" * 7]
+    out += ["| clip | frames looked at | method | MTCNN faces in → out | MTCNN rate | Haar faces in → out | Haar rate "
+            "| landmarks ×eye dist |", "|" + "---|" * 8]
     for r in summary["per_clip"]:
         for label, v in r["methods"].items():
-            out.append(f"| {r['clip']} | {label} | {_count(v.get('face_input_mtcnn'))} → {_count(v.get('face_output_mtcnn'))} "
+            out.append(f"| {r['clip']} | {r.get('faces_sampled', '–')} | {label} | {_count(v.get('face_input_mtcnn'))} → {_count(v.get('face_output_mtcnn'))} "
                        f"({_count(v.get('face_matched_mtcnn'))}) | {_fmt(v.get('face_rate_mtcnn'), 2)} | "
                        f"{_count(v.get('face_input_haar'))} → {_count(v.get('face_output_haar'))} "
                        f"({_count(v.get('face_matched_haar'))}) | {_fmt(v.get('face_rate_haar'), 2)} | "
                        f"{_fmt(v.get('face_landmarks'), 3)} |")
     for label in summary["methods"]:
         v = summary["mean"][label]
-        out.append(f"| **mean** | {label} | | {_fmt(v.get('face_rate_mtcnn'), 2)} | | {_fmt(v.get('face_rate_haar'), 2)} | "
+        out.append(f"| **mean** | | {label} | | {_fmt(v.get('face_rate_mtcnn'), 2)} | | {_fmt(v.get('face_rate_haar'), 2)} | "
                    f"{_fmt(v.get('face_landmarks'), 3)} |")
     out.append("")
     return out
