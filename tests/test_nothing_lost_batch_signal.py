@@ -86,9 +86,10 @@ def test_sigterm_stops_a_batch_like_ctrl_c(tmp_path, tiny_style):
 
 @pytest.mark.parametrize("report, phrase", [
     ("{tmp}/missing/report.json", "--report {tmp}/missing/report.json: no such folder"),
-    ("{tmp}/clips/a.mp4", "is the input"),
+    ("{tmp}/clips/a.mp4", "--report {tmp}/clips/a.mp4: is the input {tmp}/clips/a.mp4"),
     ("{tmp}/out/a.mp4", "--report and output {tmp}/out/a.mp4 name the same file"),
     ("{tmp}/clips", "is a folder"),
+    ("{tmp}/clips/a.mp4:-o", "-o {tmp}/clips/a.mp4: is a file; give a folder"),
 ])
 def test_a_bad_report_path_is_one_line_before_ray_starts(monkeypatch, tmp_path, capsys, tiny_style, report, phrase):
     """Ray is not even imported (``import ray`` would fail): the check comes before it."""
@@ -99,9 +100,10 @@ def test_a_bad_report_path_is_one_line_before_ray_starts(monkeypatch, tmp_path, 
     (tmp_path / "out").mkdir()
     clip = make_clip(tmp_path / "clips" / "a.mp4", frames=2, size=SIZE)
     before = clip.read_bytes()
-    report = report.format(tmp=tmp_path)
-    code = cli.main(["batch", str(tmp_path / "clips"), "-o", str(tmp_path / "out"), "--style", str(tiny_style),
-                     "--report", report, "--quiet"])
+    report, _, option = report.format(tmp=tmp_path).partition(":")
+    paths = ["-o", report, "--report", str(tmp_path / "r.json")] if option else ["-o", str(tmp_path / "out"),
+                                                                                "--report", report]
+    code = cli.main(["batch", str(clip), *paths, "--style", str(tiny_style), "--quiet"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and phrase.format(tmp=tmp_path) in err, err
     assert clip.read_bytes() == before and not any((tmp_path / "out").iterdir())

@@ -107,7 +107,7 @@ def test_results_without_a_database_are_zero_votes_and_create_none(tmp_path, cap
 
 
 @pytest.mark.parametrize("make, phrase", [
-    (lambda f: f.write_bytes(b"not a folder"), "cannot be read"),
+    (lambda f: f.write_bytes(b"not a folder"), "is not a folder"),
     (lambda f: None, "no study.json"),
     (lambda f: (f.mkdir(), (f / "study.json").write_text(json.dumps({"methods": ["a", "b"], "pairs": []})),
                 (f / "votes.sqlite").write_bytes(b"garbage " * 512)), "votes.sqlite: not a study's votes database"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from .options import add_run_options, non_negative_float, non_negative_int, positive_int, run_spec
 
@@ -37,13 +38,17 @@ def run(args: argparse.Namespace) -> int:
     and what did not.  Every setting and path is checked before Ray starts."""
     from ..batch import (BatchSettings, RayOptions, format_table, import_ray, plan, run_batch, settings_json,
                          style_file, summary_line)
+    from ..errors import SteadyStyleError
     from ..paths import check_paths
     from ..stats import write_json
 
     settings = BatchSettings(run_spec(args), crf=args.crf)
     style_file(settings.style)  # an unknown style is one line now, not one failed row per video
+    if Path(args.output).exists() and not Path(args.output).is_dir():
+        raise SteadyStyleError(f"-o {args.output}: is a file; give a folder for the outputs (created if missing)")
     jobs = plan(args.inputs, args.output)
-    check_paths({f"input {j.input}": j.input for j in jobs} | {"--style": style_file(settings.style)},
+    check_paths({("input" if len(jobs) == 1 else f"input #{n}"): j.input for n, j in enumerate(jobs, 1)}
+                | {"--style": style_file(settings.style)},
                 {"--report": args.report},
                 {"-o": args.output} | {f"output {j.output}": j.output for j in jobs})
     import_ray()  # the install hint before any work

@@ -94,6 +94,8 @@ class Study:
         """The study in ``folder``; ``read_only``: only read its votes (see :meth:`connect`) —
         nothing is created or changed there, so a read-only folder (or a copy) can be read."""
         path = Path(folder)
+        if path.exists() and not path.is_dir():
+            raise SteadyStyleError(f"{path}: is not a folder (give a study folder made by 'steadystyle study prepare')")
         try:
             manifest = json.loads((path / MANIFEST).read_text())
         except FileNotFoundError:
