@@ -46,7 +46,66 @@ def test_a_short_call_in_chromium_is_measured():
         if os.environ.get("STEADYSTYLE_REQUIRE_BROWSER") == "1":
             pytest.fail(str(exc))
         pytest.skip(str(exc))
-    result = measure("identity", "320x240", seconds=4.0, warmup=1.0)
+    result = measure("identity", "320x240", seconds=4.0, warmup=1.0, memory_every=1.0)
     print(result)
     assert result["frames"] >= 8 and result["unreadable_share"] < 0.2
     assert 5 < result["p50_ms"] <= result["p95_ms"] < 3000
+    # the server's memory was sampled over the call (every second: at least 4 samples, plus the last)
+    assert result["rss_samples"] >= 4 and 50 < result["rss_min_mib"] <= result["rss_max_mib"] < 1e5
+    assert result["rss_span_s"] >= 3.5 and "first_minute_p50_ms" in result and "load_average_start" in result
+
+
+def test_slope_and_minute_medians_of_a_series():
+    from steadystyle.web.trend import slope_per_minute, trend
+
+    # 10 minutes, one sample a second: 100 ms + 3 ms per minute, with ±5 ms alternating noise
+    rising = [(t, 100.0 + 3.0 * t / 60 + (5.0 if t % 2 else -5.0)) for t in range(600)]
+    assert slope_per_minute(rising) == pytest.approx(3.0, abs=0.05)
+    flat = trend([(t, 50.0 + (1.0 if t % 2 else -1.0)) for t in range(600)])
+    assert flat["slope_per_min"] == pytest.approx(0.0, abs=0.01) and flat["first_median"] == pytest.approx(50.0, abs=1.0)
+    # a jump after the first minute shows in the last-minute median and the change, not the first
+    step = trend([(t, 10.0 if t < 1300 else 30.0) for t in range(1000, 1600)])
+    assert step["first_median"] == 10.0 and step["last_median"] == 30.0 and step["change"] == 20.0
+    assert step["samples"] == 600 and step["span_s"] == 599.0 and step["slope_per_min"] > 0
+    assert slope_per_minute([(1.0, 5.0)]) == 0.0 and slope_per_minute([(2.0, 1.0), (2.0, 9.0)]) == 0.0
+    with pytest.raises(SteadyStyleError):
+        trend([])
+
+
+def test_memory_summary_and_markdown_row():
+    from steadystyle.web.latency import markdown_row, summarize_memory
+
+    memory = summarize_memory([(t * 5.0, 400.0 + 0.5 * t) for t in range(121)])  # +6 MiB a minute
+    assert memory["rss_slope_mib_per_min"] == pytest.approx(6.0) and memory["rss_samples"] == 121
+    assert memory["rss_first_minute_mib"] == 403.0 and memory["rss_last_minute_mib"] == 457.0
+    assert memory["rss_min_mib"] == 400.0 and memory["rss_max_mib"] == 460.0
+    row = markdown_row({"style": "scream", "size": "320x240", "seconds": 600.0, "p50_ms": 300.0, "p95_ms": 450.5,
+                        "max_ms": 700.0, "slope_ms_per_min": -1.5, "first_minute_p50_ms": 301.0,
+                        "last_minute_p50_ms": 299.0, "distinct_fps": 6.5, "frames": 3900,
+                        "load_average": (3.25, 2.0, 1.0), **memory})
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells == ["scream", "320x240", "600", "300", "450.5", "700", "-1.5", "301 / 299", "403 / 457", "+6",
+                     "6.5", "3900", "3.2"]
+
+
+def test_the_memory_sampler_sees_this_process_grow():
+    import time
+
+    import numpy as np
+
+    from steadystyle.web.trend import RssSampler, rss_mib
+
+    before = rss_mib()
+    assert 10 < before < 1e6
+    with RssSampler(every_s=0.2) as sampler:
+        time.sleep(0.5)
+        block = np.ones(200 * 2**20, np.uint8)  # 200 MiB, touched
+        time.sleep(0.7)
+    samples = sampler.samples
+    assert len(samples) >= 6 and all(b[0] > a[0] for a, b in zip(samples, samples[1:]))
+    assert samples[-1][1] - samples[0][1] > 150, samples  # the sampler saw the 200 MiB arrive
+    del block
+    with pytest.raises(SteadyStyleError):
+        rss_mib("/nonexistent/status")
+    with pytest.raises(SteadyStyleError):
+        RssSampler(every_s=0)

@@ -11,6 +11,11 @@ decode, stylization, stabilization, waiting, encode, decode — everything but t
 p95 (ms), the latency's slope over the call (ms per minute), the rate of distinct painted frames
 (fps) and the share of painted frames whose index could not be read (a style can paint over the
 band).  ``identity`` returns the camera picture unchanged: the WebRTC path's own cost.
+
+The same run samples the server process's resident memory (``VmRSS``, every ``--memory-every``
+seconds; the server runs in this process, Chromium in its own) and reports, for latency and for
+memory, the least-squares slope per minute and the medians of the first and the last minute —
+``--seconds 600`` is #23's 10-minute soak.  ``--markdown`` prints the result as a table row.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -26,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SteadyStyleError
+from .trend import RssSampler, trend
 
 BITS = 10  # frame indices 0–1023; the clip loops sooner
 CLIP_FRAMES = 300  # 10 s at 30 fps
@@ -156,18 +163,50 @@ def summarize(samples: list[tuple[float, float]], seconds: float, shown: int, un
     """p50/p95/max (ms), slope (ms per minute, least squares), distinct painted fps, unreadable share."""
     if len(samples) < 2:
         raise SteadyStyleError("no painted frame could be matched to a camera frame (is the call connected?)")
-    t = np.array([s[0] for s in samples])
     ms = np.array([s[1] for s in samples])
-    slope = float(np.polyfit(t - t[0], ms, 1)[0]) * 60.0
+    flat = trend(samples)
     return {"frames": len(samples), "p50_ms": round(float(np.percentile(ms, 50)), 1),
             "p95_ms": round(float(np.percentile(ms, 95)), 1), "max_ms": round(float(ms.max()), 1),
-            "slope_ms_per_min": round(slope, 1), "distinct_fps": round(len(samples) / seconds, 2),
+            "slope_ms_per_min": round(flat["slope_per_min"], 1),
+            "first_minute_p50_ms": round(flat["first_median"], 1), "last_minute_p50_ms": round(flat["last_median"], 1),
+            "distinct_fps": round(len(samples) / seconds, 2),
             "unreadable_share": round(unreadable / shown, 3) if shown else None}
 
 
+def summarize_memory(samples: list[tuple[float, float]]) -> dict[str, Any]:
+    """(time s, RSS MiB) samples → slope (MiB per minute), first/last-minute medians, min/max (MiB)."""
+    flat = trend(samples)
+    values = [v for _, v in samples]
+    return {"rss_samples": flat["samples"], "rss_span_s": flat["span_s"],
+            "rss_slope_mib_per_min": round(flat["slope_per_min"], 2),
+            "rss_first_minute_mib": round(flat["first_median"], 1), "rss_last_minute_mib": round(flat["last_median"], 1),
+            "rss_min_mib": round(min(values), 1), "rss_max_mib": round(max(values), 1)}
+
+
+MARKDOWN_HEADER = ("| style | size | s | p50 ms | p95 ms | max ms | latency slope ms/min | p50 first/last min ms "
+                   "| RSS first/last min MiB | RSS slope MiB/min | distinct fps | frames | load (1 min) |\n"
+                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def markdown_row(result: dict[str, Any]) -> str:
+    """One row of :data:`MARKDOWN_HEADER`'s table for a :func:`measure` result."""
+    def num(key: str, fmt: str = "{:g}") -> str:
+        value = result.get(key)
+        return "–" if value is None else fmt.format(value)
+
+    load = result.get("load_average") or (None,)
+    return (f"| {result['style']} | {result['size']} | {result['seconds']:g} | {num('p50_ms')} | {num('p95_ms')} "
+            f"| {num('max_ms')} | {num('slope_ms_per_min', '{:+g}')} "
+            f"| {num('first_minute_p50_ms')} / {num('last_minute_p50_ms')} "
+            f"| {num('rss_first_minute_mib')} / {num('rss_last_minute_mib')} | {num('rss_slope_mib_per_min', '{:+g}')} "
+            f"| {num('distinct_fps')} | {num('frames')} | {'–' if load[0] is None else f'{load[0]:.1f}'} |")
+
+
 def measure(style: str = "identity", size: str = "320x240", seconds: float = 60.0, *, method: str | None = None,
-            backend: str = "auto", device: str = "auto", chromium: str | None = None, warmup: float = 3.0) -> dict:
-    """Run one browser call for ``warmup`` + ``seconds`` and measure it (see the module docstring)."""
+            backend: str = "auto", device: str = "auto", chromium: str | None = None, warmup: float = 3.0,
+            memory_every: float = 5.0) -> dict:
+    """Run one browser call for ``warmup`` + ``seconds`` and measure it (see the module docstring);
+    this process's resident memory is sampled every ``memory_every`` s over the ``seconds``."""
     from aiohttp import web
     from playwright.sync_api import sync_playwright
 
@@ -213,8 +252,13 @@ def measure(style: str = "identity", size: str = "320x240", seconds: float = 60.
                 page.click("#start")
                 page.wait_for_function("window.steadystyle.framesShown > 10", timeout=300000)  # a first ONNX export
                 page.wait_for_timeout(warmup * 1000)
+                load_start = os.getloadavg()
+                memory = RssSampler(memory_every).start()
                 page.evaluate(PROBE, [BITS])
-                page.wait_for_timeout(seconds * 1000)
+                try:
+                    page.wait_for_timeout(seconds * 1000)
+                finally:
+                    rss = memory.stop()
                 probe = page.evaluate("window.latencyProbe")
                 server_stats = page.evaluate("window.steadystyle.stats")
             finally:
@@ -232,8 +276,9 @@ def measure(style: str = "identity", size: str = "320x240", seconds: float = 60.
 
     used = "none" if style == "identity" else resolve_backend(backend, device)
     return {"style": style, "size": size, "method": spec.method, "backend": used, "seconds": seconds, **result,
+            **summarize_memory(rss), "rss_every_s": memory_every,
             "server_network_ms": (server_stats or {}).get("network_ms"), "machine": machine_description(),
-            "load_average": os.getloadavg()}
+            "load_average_start": load_start, "load_average": os.getloadavg()}
 
 
 def _chromium() -> str:
@@ -251,15 +296,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--method", default=None, help="stabilization method (default: the default method)")
     parser.add_argument("--backend", default="auto")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--memory-every", type=float, default=5.0,
+                        help="seconds between samples of the server's resident memory (default 5)")
     parser.add_argument("--json", default=None, help="also write the result to this JSON file")
+    parser.add_argument("--markdown", action="store_true", help="also print the result as a Markdown table row")
     args = parser.parse_args(argv)
     try:
+        if not args.seconds > 0 or not args.memory_every > 0:
+            raise SteadyStyleError("--seconds and --memory-every must be positive")
+        if args.json:
+            from ..paths import check_paths
+
+            check_paths({}, {"--json": args.json})
         result = measure(args.style, args.size, args.seconds, method=args.method, backend=args.backend,
-                         device=args.device)
+                         device=args.device, memory_every=args.memory_every)
     except SteadyStyleError as exc:
-        print(f"steadystyle: error: {exc}")
+        print(f"steadystyle: error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps({k: v for k, v in result.items() if k != "machine"}))
+    if args.markdown:
+        print(MARKDOWN_HEADER)
+        print(markdown_row(result))
     if args.json:
         from ..atomic import atomic_write_text
 
