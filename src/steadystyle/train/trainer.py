@@ -22,6 +22,7 @@ import contextlib
 import io
 import json
 import math
+import os
 import shlex
 import signal
 import tempfile
@@ -104,8 +105,14 @@ class TrainConfig:
                 raise SteadyStyleError(f"{key.replace('_', '-')} must be at least 1")
         if self.image_size % 4:
             raise SteadyStyleError("image-size must be a multiple of 4")
-        if self.lr <= 0 or min(self.content_weight, self.style_weight, self.tv_weight) < 0:
-            raise SteadyStyleError("learning rate must be positive and loss weights non-negative")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise SteadyStyleError(f"--lr {self.lr}: the learning rate must be a finite number above 0")
+        weights = (self.content_weight, self.style_weight, self.tv_weight)
+        if not all(math.isfinite(w) and w >= 0 for w in weights):
+            raise SteadyStyleError("learning rate must be positive and loss weights non-negative (and finite)")
+        cores = os.cpu_count() or 1
+        if self.threads is not None and not 1 <= self.threads <= 4 * cores:
+            raise SteadyStyleError(f"--threads {self.threads}: give 1 to {4 * cores} ({cores} cores here)")
         output = Path(self.output)
         if output.suffix.lower() != ".safetensors":
             raise SteadyStyleError(f"{output}: the model is written as safetensors; name it "
