@@ -65,3 +65,12 @@ def test_the_report_is_replaced_whole_or_not_at_all(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["bench.json", "bench.md"]  # no temporary left
     write_report(result, tmp_path / "new")  # -o itself is created when its parent exists
     assert (tmp_path / "new" / "bench.md").is_file()
+
+
+@pytest.mark.parametrize("args, phrase", [(["--parts", ","], "--parts names no part"),
+                                          (["--style", "no-such-style"], "unknown style 'no-such-style'")])
+def test_bad_parts_or_style_are_one_line_before_any_measurement(tmp_path, capsys, no_measuring, args, phrase):
+    assert main(["bench", "-o", str(tmp_path / "b"), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and phrase in err, err
+    assert no_measuring == [] and not (tmp_path / "b").exists()

@@ -69,6 +69,12 @@ def run(args) -> int:
     for v in () if args.style else args.variants:
         if v not in ("light", "full"):
             raise SteadyStyleError(f"unknown variant {v!r}; choose light or full")
+    if not args.parts:
+        raise SteadyStyleError(f"--parts names no part; choose from {', '.join(PARTS)}")
+    if args.style:
+        from ..batch.settings import style_file
+
+        style_file(args.style)  # an unknown style is one line before any measurement
     for part in args.parts:
         if part not in PARTS:
             raise SteadyStyleError(f"unknown bench part {part!r}; choose {', '.join(PARTS)}")
