@@ -56,7 +56,7 @@ def test_a_short_call_in_chromium_is_measured():
 
 
 def test_slope_and_minute_medians_of_a_series():
-    from steadystyle.web.trend import slope_per_minute, trend
+    from steadystyle.web.trend import by_minute, slope_per_minute, trend
 
     # 10 minutes, one sample a second: 100 ms + 3 ms per minute, with ±5 ms alternating noise
     rising = [(t, 100.0 + 3.0 * t / 60 + (5.0 if t % 2 else -5.0)) for t in range(600)]
@@ -64,9 +64,11 @@ def test_slope_and_minute_medians_of_a_series():
     flat = trend([(t, 50.0 + (1.0 if t % 2 else -1.0)) for t in range(600)])
     assert flat["slope_per_min"] == pytest.approx(0.0, abs=0.01) and flat["first_median"] == pytest.approx(50.0, abs=1.0)
     # a jump after the first minute shows in the last-minute median and the change, not the first
-    step = trend([(t, 10.0 if t < 1300 else 30.0) for t in range(1000, 1600)])
+    step_samples = [(t, 10.0 if t < 1300 else 30.0) for t in range(1000, 1600)]
+    step = trend(step_samples)
     assert step["first_median"] == 10.0 and step["last_median"] == 30.0 and step["change"] == 20.0
     assert step["samples"] == 600 and step["span_s"] == 599.0 and step["slope_per_min"] > 0
+    assert by_minute(step_samples) == [10.0] * 5 + [30.0] * 5 and by_minute([]) == []
     assert slope_per_minute([(1.0, 5.0)]) == 0.0 and slope_per_minute([(2.0, 1.0), (2.0, 9.0)]) == 0.0
     with pytest.raises(SteadyStyleError):
         trend([])

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SteadyStyleError
-from .trend import RssSampler, trend
+from .trend import RssSampler, by_minute, trend
 
 BITS = 10  # frame indices 0–1023; the clip loops sooner
 CLIP_FRAMES = 300  # 10 s at 30 fps
@@ -169,6 +169,7 @@ def summarize(samples: list[tuple[float, float]], seconds: float, shown: int, un
             "p95_ms": round(float(np.percentile(ms, 95)), 1), "max_ms": round(float(ms.max()), 1),
             "slope_ms_per_min": round(flat["slope_per_min"], 1),
             "first_minute_p50_ms": round(flat["first_median"], 1), "last_minute_p50_ms": round(flat["last_median"], 1),
+            "p50_ms_by_minute": [round(v, 1) for v in by_minute(samples)],
             "distinct_fps": round(len(samples) / seconds, 2),
             "unreadable_share": round(unreadable / shown, 3) if shown else None}
 
@@ -180,7 +181,8 @@ def summarize_memory(samples: list[tuple[float, float]]) -> dict[str, Any]:
     return {"rss_samples": flat["samples"], "rss_span_s": flat["span_s"],
             "rss_slope_mib_per_min": round(flat["slope_per_min"], 2),
             "rss_first_minute_mib": round(flat["first_median"], 1), "rss_last_minute_mib": round(flat["last_median"], 1),
-            "rss_min_mib": round(min(values), 1), "rss_max_mib": round(max(values), 1)}
+            "rss_min_mib": round(min(values), 1), "rss_max_mib": round(max(values), 1),
+            "rss_mib_by_minute": [round(v, 1) for v in by_minute(samples)]}
 
 
 MARKDOWN_HEADER = ("| style | size | s | p50 ms | p95 ms | max ms | latency slope ms/min | p50 first/last min ms "

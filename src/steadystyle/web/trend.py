@@ -44,6 +44,17 @@ def trend(samples: Sequence[tuple[float, float]], window_s: float = 60.0) -> dic
             "first_median": a, "last_median": b, "change": b - a}
 
 
+def by_minute(samples: Sequence[tuple[float, float]]) -> list[float]:
+    """The median of each whole or partial minute of (time s, value) pairs, from the first time."""
+    if not samples:
+        return []
+    t0 = samples[0][0]
+    minutes: dict[int, list[float]] = {}
+    for t, v in samples:
+        minutes.setdefault(int((t - t0) // 60), []).append(v)
+    return [float(np.median(minutes[m])) for m in sorted(minutes)]
+
+
 def rss_mib(status: str = "/proc/self/status") -> float:
     """Resident memory (``VmRSS``) of this process, MiB; :class:`SteadyStyleError` where the
     system does not report it (not Linux)."""
@@ -97,4 +108,4 @@ class RssSampler:
         self.stop()
 
 
-__all__ = ["slope_per_minute", "trend", "rss_mib", "RssSampler"]
+__all__ = ["slope_per_minute", "trend", "by_minute", "rss_mib", "RssSampler"]
