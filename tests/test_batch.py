@@ -253,3 +253,14 @@ def _sha(path: os.PathLike) -> str:
     from steadystyle.batch import file_sha256
 
     return file_sha256(path)
+
+
+def test_more_threads_per_worker_than_the_cluster_has_is_one_line_not_a_hang(ray_local, tmp_path, tiny_style):
+    """A task asking Ray for more CPUs than any node has would wait forever (infeasible)."""
+    clip = moving_clip(tmp_path / "a.mp4", frames=2)
+    jobs = plan([clip], tmp_path / "out")
+    settings = BatchSettings(RunSpec(style=str(tiny_style)))
+    cpus = int(ray_local.cluster_resources()["CPU"])
+    with pytest.raises(SteadyStyleError, match=f"--threads-per-worker {cpus + 1}, but the Ray cluster has {cpus} CPUs"):
+        run_batch(jobs, settings, RayOptions(threads_per_worker=cpus + 1), progress=False)
+    assert not (tmp_path / "out" / "a.mp4").exists() and not _temporaries(tmp_path)

@@ -177,6 +177,9 @@ def _workers_and_threads(options: RayOptions) -> tuple[int, int]:
             raise SteadyStyleError(f"--gpus-per-worker {options.gpus_per_worker:g}, but the Ray cluster has "
                                    f"{gpus:g} GPUs")
         default = max(1, int(gpus // options.gpus_per_worker))
+    if options.threads_per_worker and options.threads_per_worker > cpus:  # Ray would wait for it forever
+        raise SteadyStyleError(f"--threads-per-worker {options.threads_per_worker}, but the Ray cluster has "
+                               f"{cpus} CPUs")
     workers = options.workers or default
     return workers, options.threads_per_worker or max(1, cpus // workers)
 
