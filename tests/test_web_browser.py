@@ -108,6 +108,11 @@ def test_call_in_chromium_paints_switches_style_and_frees_on_close(browser, two_
         painted = cv2.resize(session.newest_result()[0], (80, 60), interpolation=cv2.INTER_AREA)
         assert diff(before_1, painted) < 12, diff(before_1, painted)
         assert diff(before_1, camera) > 20, diff(before_1, camera)
+        page.evaluate("""() => {  // every text the notice shows from now on
+          window.noticeTexts = [];
+          new MutationObserver(() => window.noticeTexts.push(document.getElementById("notice").textContent))
+            .observe(document.getElementById("notice"), { childList: true, characterData: true, subtree: true });
+        }""")
         page.select_option("#style", "other")
         wait_for(page, "window.steadystyle.controls && window.steadystyle.controls.style === 'other'")
         page.wait_for_timeout(800)
@@ -120,6 +125,8 @@ def test_call_in_chromium_paints_switches_style_and_frees_on_close(browser, two_
         # the page was told while the new style was prepared, and the notice is gone
         assert page.evaluate("window.steadystyle.prepared") == ["other"]
         assert page.evaluate("window.steadystyle.preparing") is None and page.inner_text("#notice") == ""
+        shown = page.evaluate("window.noticeTexts")
+        assert any(text.startswith("preparing style other") for text in shown) and shown[-1] == "", shown
         # all of the call is on loopback: the answer offers 127.0.0.1 only, and every pair that
         # connected is loopback at both ends (Chromium pairs its LAN address too; the server
         # answers no check from there)
@@ -136,6 +143,50 @@ def test_call_in_chromium_paints_switches_style_and_frees_on_close(browser, two_
         assert srv.server.sessions == {}, "the closed page's call is still open"
         assert session.closed and not session.worker_alive and session.pc.connectionState == "closed"
         assert errors == []
+
+
+MOVE = """([id, value]) => {  // as a user drags a slider and lets go: input events, then change
+  const slider = document.getElementById(id);
+  slider.value = value;
+  slider.dispatchEvent(new Event("input", { bubbles: true }));
+  slider.dispatchEvent(new Event("change", { bubbles: true }));
+}"""
+
+
+def test_the_steadiness_and_face_detail_sliders_reach_the_call(browser, two_styles):
+    from steadystyle.web.config import faces_available
+
+    config = ServerConfig(styles=two_styles, spec=RunSpec(style="tiny", backend="torch", device="cpu",
+                                                          steadiness=0.75), size="160x120", ice_peers="loopback")
+    with ServerThread(CallServer(config)) as srv:
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(srv.url + "/")
+        wait_for(page, "window.steadystyle && window.steadystyle.ready")
+        # the sliders start at the server's values (serve --steadiness / --face-detail)
+        assert page.input_value("#steadiness") == "0.75" and page.inner_text("#steadiness-value") == "0.75"
+        assert page.input_value("#face-detail") == "0" and page.is_disabled("#face-detail") != faces_available()
+        page.click("#start")
+        wait_for(page, "window.steadystyle.stats && window.steadystyle.stats.processed > 5")
+        session = next(iter(srv.server.sessions.values()))
+        assert session.processor.steadiness == 0.75
+        page.evaluate(MOVE, ["steadiness", "0.2"])
+        assert page.inner_text("#steadiness-value") == "0.20"
+        wait_for(page, "window.steadystyle.stats.controls.steadiness === 0.2")  # the server's stats say so
+        deadline = time.monotonic() + 10
+        while session.processor.steadiness != 0.2 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the worker applies it before its next frame
+        assert session.processor.steadiness == 0.2 and session.controls["steadiness"] == 0.2
+        if faces_available():
+            page.evaluate(MOVE, ["face-detail", "0.45"])
+            wait_for(page, "window.steadystyle.stats.controls.face_detail === 0.45")
+            deadline = time.monotonic() + 20
+            while session.processor.face is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert session.processor.face is not None and session.processor.face.detail == 0.45
+        assert page.evaluate("window.steadystyle.errors") == [] and errors == []
+        page.close()
 
 
 def test_gathering_that_never_finishes_stops_with_a_clear_message(browser, two_styles):

@@ -15,8 +15,8 @@ import pytest
 pytest.importorskip("aiortc", reason="the web extra is not installed (pip install -e '.[web]')")
 
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
-from web_helpers import (ServerThread, SlowIdentity, coded_image, decode_index, make_coded_track,  # noqa: E402
-                         open_call, rss_mb, udp_sockets)
+from web_helpers import (Flicker, ServerThread, SlowIdentity, coded_image, decode_index,  # noqa: E402
+                         make_coded_track, open_call, rss_mb, udp_sockets)
 
 from steadystyle.spec import RunSpec  # noqa: E402
 from steadystyle.stats import percentiles  # noqa: E402
@@ -89,6 +89,13 @@ def test_bad_requests_get_json_4xx_and_the_server_keeps_serving(two_styles):
                 (None, {"type": "offer", "sdp": good, "strength": 10 ** 4000}, 400, "strength"),
                 (b"\xff\xfe", None, 400, "UTF-8"),
             ]
+            # steadiness and face detail: as strict as strength
+            for key in ("steadiness", "face_detail"):
+                for bad in (1.5, -0.1, "0.5", True, None, [0.5], 10 ** 4000, 10 ** 30):
+                    cases.append((None, {"type": "offer", "sdp": good, key: bad}, 400, key))
+                for raw in (b"NaN", b"Infinity", b"-Infinity"):
+                    cases.append((b'{"type": "offer", "sdp": "v=0", "' + key.encode() + b'": ' + raw + b"}", None,
+                                  400, "not valid JSON"))
             for raw, body, status, words in cases:
                 got, answer = await post("/offer", body, raw)
                 assert got == status, (body if raw is None else raw, answer)
@@ -111,6 +118,16 @@ def test_bad_requests_get_json_4xx_and_the_server_keeps_serving(two_styles):
             assert got == 400 and "unknown method" in bad["error"]
             got, ok = await post(f"/api/session/{sid}/control", {"method": "per-frame", "strength": 0.25})
             assert got == 200 and ok["controls"]["method"] == "per-frame" and ok["controls"]["strength"] == 0.25
+            for key in ("steadiness", "face_detail"):
+                for bad in (2, -1e-9, "1", False, None, {"v": 1}, 10 ** 4000):
+                    got, refused = await post(f"/api/session/{sid}/control", {key: bad})
+                    assert got == 400 and key in refused["error"] and "\n" not in refused["error"], refused
+                for raw in (b"NaN", b"Infinity", b"1e999"):
+                    got, refused = await post(f"/api/session/{sid}/control", raw=b'{"' + key.encode() + b'": ' + raw + b"}")
+                    assert got == 400, refused
+            assert server.sessions[sid].controls["steadiness"] == 1.0  # nothing bad got through
+            got, ok = await post(f"/api/session/{sid}/control", {"steadiness": 0.5})
+            assert got == 200 and ok["controls"]["steadiness"] == 0.5
             r = await client.delete(f"/api/session/{sid}")
             assert r.status == 200 and server.sessions == {}
 
@@ -400,3 +417,94 @@ def test_serve_options_are_checked_in_one_line(tmp_path, capsys):
     assert caught.value.code == 2 and "must be at least 1" in capsys.readouterr().err
     assert main(["serve", "--styles", "nope"]) == 2
     assert "unknown style" in capsys.readouterr().err
+
+
+def _mean_change(pictures: list[np.ndarray]) -> float:
+    """Mean absolute change between consecutive pictures, below the index band (grey levels)."""
+    return float(np.mean([np.abs(_lower(b) - _lower(a)).mean() for a, b in zip(pictures, pictures[1:])]))
+
+
+def test_steadiness_and_face_detail_through_the_control_endpoint():
+    """A still camera and a style that flickers: with steadiness 0 (per-frame) the painted
+    output changes at every frame, with 1 (frame-diff alone) it stays put; the control endpoint
+    switches between them, the worker applies it, and the call's controls and stats show it."""
+    from steadystyle.web.config import faces_available
+
+    flicker = Flicker()
+    config = ServerConfig(styles={"flicker": flicker}, spec=RunSpec(style="flicker", method="frame-diff"),
+                          size="160x120", ice_peers="loopback")
+    with ServerThread(CallServer(config)) as srv:
+        async def painted(session, frames: int = 12, timeout: float = 20.0) -> list[np.ndarray]:
+            """The call's next ``frames`` distinct painted outputs (by frame index)."""
+            seen: dict[int, np.ndarray] = {}
+            first = session.newest_result()
+            skip = first[2] if first is not None else -1
+            end = time.monotonic() + timeout
+            while len(seen) < frames and time.monotonic() < end:
+                newest = session.newest_result()
+                if newest is not None and newest[2] > skip:
+                    seen.setdefault(newest[2], newest[0])
+                await asyncio.sleep(0.005)
+            assert len(seen) >= frames, f"only {len(seen)} painted frames in {timeout} s"
+            return [seen[i] for i in sorted(seen)]
+
+        async def control(http, sid: str, body: dict) -> tuple[int, dict]:
+            async with http.post(f"{srv.url}/api/session/{sid}/control", json=body) as r:
+                return r.status, await r.json()
+
+        async def main() -> None:
+            import aiohttp
+
+            pc, remote, answer, _ = await open_call(srv.url, make_coded_track(still=True), steadiness=0.0)
+            sid = answer["session"]
+            assert answer["controls"]["steadiness"] == 0.0
+            await asyncio.wait_for(remote, 10)
+            session = srv.server.sessions[sid]
+            assert session.processor.steadiness == 0.0  # the offer's value reached the call's processor
+            per_frame = _mean_change(await painted(session))
+            async with aiohttp.ClientSession() as http:
+                status, reply = await control(http, sid, {"steadiness": 1})
+                assert status == 200 and reply["controls"]["steadiness"] == 1.0
+                await painted(session, frames=5)  # the stabilizer settles on its first frames
+                steady = _mean_change(await painted(session))
+                assert session.processor.steadiness == 1.0 and session.stats()["controls"]["steadiness"] == 1.0
+                status, reply = await control(http, sid, {"steadiness": 0})
+                assert status == 200
+                again = _mean_change(await painted(session))
+                # face detail: applied by the worker (a detector on this gradient finds no face)
+                if faces_available():
+                    status, reply = await control(http, sid, {"face_detail": 0.4})
+                    assert status == 200 and reply["controls"]["face_detail"] == 0.4
+                    await painted(session, frames=3)
+                    assert session.processor.face is not None and session.processor.face.detail == 0.4
+                    status, reply = await control(http, sid, {"face_detail": 0})
+                    await painted(session, frames=3)
+                    assert status == 200 and session.processor.face is None
+                else:
+                    status, reply = await control(http, sid, {"face_detail": 0.4})
+                    assert status == 400 and "face models" in reply["error"]
+                assert session.stats()["controls"]["face_detail"] == 0.0
+            await pc.close()
+            print(f"mean change per frame: steadiness 0 {per_frame:.1f}, 1 {steady:.2f}, 0 again {again:.1f}")
+            assert per_frame > 15 and again > 15, (per_frame, again)  # the flicker shows, frame by frame
+            assert steady < 2 and steady < per_frame / 10, (steady, per_frame)  # and is gone at steadiness 1
+
+        asyncio.run(main())
+
+
+def test_serve_steadiness_and_face_detail_are_the_calls_start_values(monkeypatch):
+    """``serve --steadiness S --face-detail D``: the page's start values (/api/config) and the
+    controls every call starts with."""
+    import steadystyle.web.server as server_module
+    from steadystyle.cli import main
+
+    seen: list[ServerConfig] = []
+    monkeypatch.setattr(server_module, "serve", lambda config, **kw: seen.append(config))
+    assert main(["serve", "--steadiness", "0.3", "--face-detail", "0", "--port", "0"]) == 0
+    controls = seen[0].start_controls()
+    assert seen[0].run.steadiness == 0.3 and controls["steadiness"] == 0.3 and controls["face_detail"] == 0.0
+    assert main(["serve", "--port", "0"]) == 0  # the defaults: the method alone, faces on where installed
+    from steadystyle.face import default_face_detail
+
+    assert seen[1].start_controls()["steadiness"] == 1.0
+    assert seen[1].start_controls()["face_detail"] == default_face_detail()

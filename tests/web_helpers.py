@@ -67,6 +67,20 @@ class SlowIdentity:
         pass
 
 
+class Flicker(SlowIdentity):
+    """A "style" that flickers: each pass returns the frame shifted by a fresh random grey offset
+    (−60…60 levels), so two passes over the same still picture differ by about 40 on average."""
+
+    def __init__(self, name: str = "flicker", seed: int = 0) -> None:
+        super().__init__(0.0, name)
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        offset = int(self.rng.integers(-60, 61))
+        return np.clip(image.astype(np.int16) + offset, 0, 255).astype(np.uint8)
+
+
 class ServerThread:
     """A :class:`~steadystyle.web.server.CallServer` on 127.0.0.1 (a free port) in its own thread."""
 
@@ -108,9 +122,10 @@ class ServerThread:
         self._thread.join(10)
 
 
-def make_coded_track(fps: int = 30, size: tuple[int, int] = (320, 240)):
+def make_coded_track(fps: int = 30, size: tuple[int, int] = (320, 240), still: bool = False):
     """An aiortc video track sending :func:`coded_image` frames at ``fps``; ``sent[i]`` is the
-    ``time.perf_counter()`` when frame ``i`` was handed to the encoder."""
+    ``time.perf_counter()`` when frame ``i`` was handed to the encoder.  ``still``: every frame
+    is picture 0 (a camera that sees a still scene)."""
     from aiortc import VideoStreamTrack
     from av import VideoFrame
 
@@ -128,7 +143,7 @@ def make_coded_track(fps: int = 30, size: tuple[int, int] = (320, 240)):
             wait = due - time.perf_counter()
             if wait > 0:
                 await asyncio.sleep(wait)
-            frame = VideoFrame.from_ndarray(coded_image(self.index, *size), format="rgb24")
+            frame = VideoFrame.from_ndarray(coded_image(0 if still else self.index, *size), format="rgb24")
             frame.pts = self.index * (90000 // fps)
             frame.time_base = fractions.Fraction(1, 90000)
             self.sent[self.index] = time.perf_counter()

@@ -17,7 +17,7 @@ from ..spec import RunSpec, default_style_name
 MAX_OFFER_BYTES = 64 * 1024  # a browser offer is a few KB
 MAX_CONTROL_BYTES = 4 * 1024
 DEFAULT_SIZES = ("160x120", "320x240", "480x360", "640x480")
-CONTROL_KEYS = ("style", "method", "strength", "preserve_colors", "size")
+CONTROL_KEYS = ("style", "method", "strength", "steadiness", "face_detail", "preserve_colors", "size")
 
 
 class BadRequest(SteadyStyleError):
@@ -114,6 +114,7 @@ class ServerConfig:
         """The controls a call starts with."""
         spec = self.run
         return {"style": self.style, "method": spec.method, "strength": spec.strength,
+                "steadiness": spec.steadiness, "face_detail": spec.face_detail,
                 "preserve_colors": spec.preserve_colors, "size": self.size}
 
 
@@ -153,6 +154,13 @@ def check_controls(data: Any, config: ServerConfig) -> dict[str, Any]:
             raise BadRequest(f"strength must be a number from 0 to 1 (got {_short(value)})") from None
         except SteadyStyleError as exc:
             raise BadRequest(str(exc)) from None
+    if "steadiness" in data:
+        out["steadiness"] = _unit_number(data["steadiness"], "steadiness", "0 (per-frame) to 1 (the method alone)")
+    if "face_detail" in data:
+        out["face_detail"] = _unit_number(data["face_detail"], "face_detail", "0 (off) to 1 (the face unstylized)")
+        if out["face_detail"] > 0 and not faces_available():
+            raise BadRequest("face_detail needs the face models, which this server lacks "
+                             "(pip install 'steadystyle[face]'); only 0 (off) is possible")
     if "preserve_colors" in data:
         if not isinstance(data["preserve_colors"], bool):
             raise BadRequest("preserve_colors must be true or false")
@@ -161,6 +169,27 @@ def check_controls(data: Any, config: ServerConfig) -> dict[str, Any]:
         parse_size(data["size"], config.sizes)
         out["size"] = data["size"]
     return out
+
+
+def _unit_number(value: Any, key: str, meaning: str) -> float:
+    """A control that is a number from 0 to 1 (a JSON number: not a bool, not NaN/inf, not a
+    float-overflowing integer) → float; :class:`BadRequest` naming ``key`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BadRequest(f"{key} must be a number from {meaning} (got {_short(value)})")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = float("inf")
+    if not 0.0 <= number <= 1.0:  # NaN fails this too
+        raise BadRequest(f"{key} must be a number from {meaning} (got {_short(value)})")
+    return number
+
+
+def faces_available() -> bool:
+    """Whether this server can run the face-detail control (the face models are installed)."""
+    from ..facedetect import detector_available
+
+    return detector_available()
 
 
 def check_sdp(sdp: str) -> None:
@@ -226,5 +255,5 @@ def check_offer(data: Any, config: ServerConfig) -> tuple[str, dict[str, Any]]:
     return sdp, requested
 
 
-__all__ = ["ServerConfig", "BadRequest", "check_controls", "check_sdp", "check_offer", "parse_size", "parse_json", "loads_strict",
+__all__ = ["ServerConfig", "BadRequest", "check_controls", "faces_available", "check_sdp", "check_offer", "parse_size", "parse_json", "loads_strict",
            "MAX_OFFER_BYTES", "MAX_CONTROL_BYTES", "DEFAULT_SIZES", "CONTROL_KEYS"]

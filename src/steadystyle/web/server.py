@@ -7,10 +7,10 @@ application — signalling, controls, pages, the open calls and their limit; eac
 requests are checked in :mod:`steadystyle.web.config`, ICE stays on the serving interface
 (:mod:`steadystyle.web.ice`), and the study's routes live in :mod:`steadystyle.web.study`.
 
-Controls (style, method, strength, preserve colours, processing size) come over the data
-channel or ``POST /api/session/{id}/control`` and are queued for the call's worker; statistics
-(fps, capture→send latency, network time, dropped frames) go back over the data channel twice a
-second.  Bad requests get a 4xx with ``{"error": ...}`` and never disturb other calls; a
+Controls (style, method, strength, steadiness, face detail, preserve colours, processing size)
+come over the data channel or ``POST /api/session/{id}/control`` and are queued for the call's
+worker; statistics (fps, capture→send latency, network time, dropped frames) go back over the
+data channel twice a second.  Bad requests get a 4xx with ``{"error": ...}`` and never disturb other calls; a
 state-changing request from a foreign ``Origin`` gets 403.  A closed tab (DTLS close, data
 channel close, ICE failure) frees its connection, thread and stabilizer.
 """
@@ -37,7 +37,7 @@ from aiortc.contrib.media import MediaBlackhole
 from ..errors import SteadyStyleError
 from ..stabilize.base import method_names
 from .config import (MAX_CONTROL_BYTES, MAX_OFFER_BYTES, BadRequest, ServerConfig, check_controls, check_offer,
-                     loads_strict, parse_json)
+                     faces_available, loads_strict, parse_json)
 from .ice import gather_on, ice_policy, keep_candidates
 from .origin import check_origin
 from .session import CallSession, StylizedTrack
@@ -113,7 +113,8 @@ class CallServer:
         c = self.config
         return web.json_response({"styles": list(c.styles), "style": c.style, "methods": method_names(),
                                   "method": c.run.method, "sizes": list(c.sizes), "size": c.size,
-                                  "gather_timeout_s": c.gather_timeout, "study": self.study is not None})
+                                  "gather_timeout_s": c.gather_timeout, "study": self.study is not None,
+                                  "controls": c.start_controls(), "faces": faces_available()})
 
     async def get_status(self, request: web.Request) -> web.Response:
         return web.json_response({"sessions": len(self.sessions), "max_sessions": self.config.max_sessions,
@@ -141,7 +142,8 @@ class CallServer:
             controls = {**self.config.start_controls(), **requested}
             stylizer = await self.stylizers.get(controls["style"])
             spec = self.config.spec_for(controls["style"]).replace(
-                method=controls["method"], strength=controls["strength"], preserve_colors=controls["preserve_colors"])
+                method=controls["method"], strength=controls["strength"], steadiness=controls["steadiness"],
+                face_detail=controls["face_detail"], preserve_colors=controls["preserve_colors"])
             with gather_on(self.ice):
                 pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # no STUN: no outside calls
                 session = CallSession(sid, pc, spec, stylizer, controls, on_failure=self._on_failure)

@@ -127,9 +127,9 @@ class NewestResult:
 class CallSession:
     """One call: track → :class:`Newest` → ``loop.run`` in a worker thread → :class:`NewestResult`.
 
-    spec: this call's run (style, method, strength, colours; the stylizer is passed built, shared
-    by all calls).  controls: the page's view of them (style name, method, strength,
-    preserve_colors, size ``WxH``).  on_failure: awaited on the event loop when the loop fails.
+    spec: this call's run (style, method, strength, steadiness, face detail, colours; the stylizer
+    is passed built, shared by all calls).  controls: the page's view of them (style name,
+    method, strength, steadiness, face_detail, preserve_colors, size ``WxH``).  on_failure: awaited on the event loop when the loop fails.
     """
 
     WINDOW_S = 2.0  # statistics window (s)
@@ -231,6 +231,10 @@ class CallSession:
                 p.set_stabilizer(self.spec.stabilizer())
             if "strength" in change:
                 p.set_strength(change["strength"])
+            if "steadiness" in change:
+                p.set_steadiness(change["steadiness"])
+            if "face_detail" in change and change["face_detail"] != (p.face.detail if p.face is not None else 0.0):
+                p.set_face_detail(change["face_detail"])  # may build the face detector: here, not on the event loop
             if "preserve_colors" in change and change["preserve_colors"] != p.preserve_colors:
                 p.set_preserve_colors(change["preserve_colors"])
             if "size" in change:

@@ -26,15 +26,31 @@ async function loadConfig() {
   fill($("method"), config.methods, config.method);
   fill($("size"), config.sizes, config.size);
   $("study-link").hidden = !config.study;
+  const start = config.controls || {};
+  for (const [id, key] of SLIDERS) {
+    if (typeof start[key] === "number") $(id).value = start[key];
+    showSlider(id);
+  }
+  // without the face models on the server only 0 (off) is possible
+  $("face-detail").disabled = !config.faces;
+  if (!config.faces) $("face-detail").title = "the server has no face models (pip install 'steadystyle[face]')";
   state.config = config;
   return config;
 }
 
+// The 0–1 sliders: element id → control key.
+const SLIDERS = [["strength", "strength"], ["steadiness", "steadiness"], ["face-detail", "face_detail"]];
+
+function showSlider(id) { $(`${id}-value`).textContent = parseFloat($(id).value).toFixed(2); }
+
 function controls() {
-  return {
+  const c = {
     style: $("style").value, method: $("method").value, size: $("size").value,
-    strength: parseFloat($("strength").value), preserve_colors: $("preserve").checked,
+    strength: parseFloat($("strength").value), steadiness: parseFloat($("steadiness").value),
+    preserve_colors: $("preserve").checked,
   };
+  if (!$("face-detail").disabled) c.face_detail = parseFloat($("face-detail").value);
+  return c;
 }
 
 function sendControl(change) {
@@ -180,10 +196,15 @@ for (const id of ["style", "method", "size", "preserve"]) {
     sendControl({ [key]: c[key] });
   });
 }
-$("strength").addEventListener("input", () => {
-  $("strength-value").textContent = parseFloat($("strength").value).toFixed(2);
-  sendControl({ strength: parseFloat($("strength").value) });
-});
+for (const [id, key] of SLIDERS) {
+  // strength and steadiness follow the slider as it moves; a new face detail restarts the
+  // stabilizer, so it is sent when the slider is let go
+  $(id).addEventListener("input", () => {
+    showSlider(id);
+    if (key !== "face_detail") sendControl({ [key]: parseFloat($(id).value) });
+  });
+  $(id).addEventListener("change", () => sendControl({ [key]: parseFloat($(id).value) }));
+}
 $("start").addEventListener("click", start);
 $("stop").addEventListener("click", stop);
 window.addEventListener("pagehide", () => { sendControl({ type: "bye" }); if (state.pc) state.pc.close(); });
