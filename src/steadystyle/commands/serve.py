@@ -20,7 +20,7 @@ def _port(text: str) -> int:
 def add_parser(sub) -> None:
     p = sub.add_parser("serve", help="serve the painted video call (and the study) to a browser over WebRTC",
                        description="A web page that sends your camera over WebRTC and shows it painted live, "
-                                   "with style, method, strength and resolution controls. Loopback by default "
+                                   "with style, method, strength, steadiness, face-detail and resolution controls. Loopback by default "
                                    "(the call's ICE then stays on loopback too; on another address, on that "
                                    "interface); browsers give the camera only to https:// or localhost pages, so "
                                    "use --cert/--key to serve other machines.")
