@@ -4,6 +4,7 @@ tasks on the cores (or GPUs) of this machine or of a cluster."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -50,6 +51,7 @@ def connect(options: RayOptions) -> bool:
         return False
     quiet = {"log_to_driver": False, "configure_logging": True, "logging_level": "ERROR"}
     handlers = _signal_handlers()
+    keep = _keep_our_sigterm_handler(ray)
     try:
         if options.address:
             ray.init(address=options.address, **quiet)
@@ -60,14 +62,34 @@ def connect(options: RayOptions) -> bool:
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = options.address or "a local Ray"
         raise SteadyStyleError(f"cannot start or reach {where}: {' '.join(str(exc).split())[:200]}") from None
-    except SystemExit as exc:  # Ray's own SIGTERM handler while it started: sys.exit(signum)
+    except SystemExit:  # only Ray's own SIGTERM handlers exit while it starts (sys.exit(15), or (1))
+        import signal
+
         _stop_ray(ray)
-        if isinstance(exc.code, int) and exc.code in handlers:
-            raise Interrupted(exc.code) from None
+        raise Interrupted(signal.SIGTERM) from None
+    except KeyboardInterrupt:  # Ctrl-C or a stop signal while Ray starts: what it started goes too
+        _stop_ray(ray)
         raise
     finally:
+        keep()
         _restore_signal_handlers(handlers)
     return True
+
+
+def _keep_our_sigterm_handler(ray: Any) -> Callable[[], None]:
+    """While ``ray.init`` runs, Ray's Python SIGTERM handlers (a bare ``sys.exit``, which code on
+    the way may swallow so the batch runs on) are not installed: ours stay.  Returns the undo.
+    (Ray's C++ handler, installed as its core worker starts, is replaced right after init.)"""
+    utils = getattr(getattr(ray, "_private", None), "utils", None)
+    original = getattr(utils, "set_sigterm_handler", None)
+    if original is None:
+        return lambda: None
+    utils.set_sigterm_handler = lambda handler: None
+
+    def undo() -> None:
+        utils.set_sigterm_handler = original
+
+    return undo
 
 
 _STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
@@ -131,15 +153,91 @@ class _SignalRecorder:
             return Interrupted(self.signum)
         return exc
 
+    def check(self) -> None:
+        """Raise :class:`Interrupted` when a stop signal came whose exception was lost (raised
+        inside code that swallowed it, e.g. while ``ray.init`` was starting processes)."""
+        if self.signum is not None:
+            raise Interrupted(self.signum)
+
     def restore(self) -> None:
         _restore_signal_handlers(self.previous)
 
 
+def _ray_descendants() -> dict[int, str]:
+    """This process's descendants that belong to Ray (gcs_server, raylet, its agents, workers),
+    as pid → start time (from Linux ``/proc``; empty elsewhere)."""
+    children: dict[int, list[int]] = {}
+    started: dict[int, str] = {}
+    ray_like: set[int] = set()
+    try:
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return {}
+    for entry in entries:
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                command = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        pid = int(entry)
+        children.setdefault(int(fields[1]), []).append(pid)
+        started[pid] = fields[19]
+        if b"ray" in command:
+            ray_like.add(pid)
+    found: dict[int, str] = {}
+    todo = list(children.get(os.getpid(), []))
+    while todo:
+        pid = todo.pop()
+        if pid in ray_like:
+            found[pid] = started[pid]
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def _start_time(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()
+    return None if fields[0] == "Z" else fields[19]
+
+
+def _reap(processes: dict[int, str], wait_s: float = 5.0) -> None:
+    """Stop what of ``processes`` (pid → start time) outlived ``ray.shutdown`` — a Ray stopped
+    while it was starting leaves its dashboard and runtime-env agents orphaned: SIGTERM, and
+    SIGKILL after ``wait_s``.  A pid now naming another process (another start time) is left."""
+    import signal
+
+    def alive() -> list[int]:
+        return [pid for pid, start in processes.items() if _start_time(pid) == start]
+
+    deadline = time.monotonic() + wait_s
+    sent = False
+    while (left := alive()) and time.monotonic() < deadline:
+        if not sent and time.monotonic() > deadline - wait_s / 2:
+            for pid in left:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGTERM)
+            sent = True
+        time.sleep(0.1)
+    for pid in alive():
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def _stop_ray(ray: Any) -> None:
+    """``ray.shutdown()`` of a Ray started here, and no process of it left behind."""
+    processes = _ray_descendants()
     try:
         ray.shutdown()
     except Exception:
         pass
+    _reap(processes)
 
 
 class _ProgressBoard:
@@ -250,6 +348,7 @@ def run_batch(jobs: Sequence[Job], settings: BatchSettings, options: RayOptions 
     try:
         if todo:
             started_ray = connect(options)
+            signals.check()
             result.startup_seconds = time.perf_counter() - start
             display = Display(len(jobs), progress)
             workers, threads = _workers_and_threads(options)
@@ -260,6 +359,7 @@ def run_batch(jobs: Sequence[Job], settings: BatchSettings, options: RayOptions 
             queue = list(todo)
             last_draw = 0.0
             while queue or in_flight:
+                signals.check()
                 while queue and len(in_flight) < workers:
                     i = queue.pop(0)
                     in_flight[task.remote(jobs[i], model_ref, settings, digests[i], threads, board)] = i
@@ -291,7 +391,7 @@ def run_batch(jobs: Sequence[Job], settings: BatchSettings, options: RayOptions 
         display.close()
         result.wall_seconds = time.perf_counter() - start
         if started_ray:
-            ray.shutdown()
+            _stop_ray(ray)
         signals.restore()
     result.rows = [rows[i] for i in range(len(jobs))]
     return result
