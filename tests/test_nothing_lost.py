@@ -239,13 +239,45 @@ needs_onnx = pytest.mark.skipif(not _onnx_available(), reason="onnx/onnxscript/o
 def test_export_onnx_onto_its_own_model_is_refused(tmp_path, tiny_style, capsys):
     model = tmp_path / "m.safetensors"
     model.write_bytes(tiny_style.read_bytes())
-    link = tmp_path / "link.safetensors"
+    link = tmp_path / "link.onnx"  # a name export-onnx writes, but the model behind it
     link.symlink_to(model)
-    for output in (model, link):
+    for output, phrase in ((model, "name it m.onnx"), (link, "is the STYLE")):
         assert main(["export-onnx", str(model), "-o", str(output)]) == 2
         (line,) = error_lines(capsys)
-        assert line.startswith("steadystyle: error: ") and "is the STYLE" in line
+        assert line.startswith("steadystyle: error: ") and phrase in line
     assert model.read_bytes() == tiny_style.read_bytes()
+
+
+@pytest.mark.parametrize("output, name", [("x.txt", "x.onnx"), ("model", "model.onnx"), ("x.onnx/", "x.onnx"),
+                                          ("x.safetensors", "x.onnx"), ("missing/x.txt", "x.onnx")])
+def test_export_onnx_to_a_name_not_ending_in_onnx_is_one_line_before_any_work(tmp_path, tiny_style, capsys,
+                                                                             monkeypatch, output, name):
+    """Refused before the model is loaded or ONNX imported, and nothing is created; an existing
+    file of that name is left as it was."""
+    import steadystyle.styles
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the model was loaded before the name was checked")
+
+    monkeypatch.setattr(steadystyle.styles, "load_style", no_loading)
+    monkeypatch.chdir(tmp_path)
+    keep = tmp_path / "x.txt"
+    keep.write_text("the user's notes")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(["export-onnx", str(tiny_style), "-o", output]) == 2
+    (line,) = error_lines(capsys)
+    assert line == f"steadystyle: error: -o {output}: the model is written as ONNX; name it {name} (a .onnx " \
+                   f"file), nothing was written"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before and keep.read_text() == "the user's notes"
+
+
+@needs_onnx
+def test_write_onnx_refuses_another_extension(tmp_path):
+    from steadystyle.backends.onnx import write_onnx
+
+    with pytest.raises(SteadyStyleError, match=r"name it x\.onnx"):
+        write_onnx(object(), tmp_path / "x.txt")
+    assert list(tmp_path.iterdir()) == []
 
 
 @needs_onnx

@@ -157,6 +157,9 @@ def check_output(path: str | os.PathLike) -> Path:
     path = Path(path)
     if path.is_dir():
         raise SteadyStyleError(f"{path}: is a folder; give a file name like style.onnx")
+    if path.suffix.lower() != ".onnx":
+        raise SteadyStyleError(f"{path}: an ONNX model is written to a .onnx file; name it "
+                               f"{path.with_suffix('.onnx').name}")
     if not path.parent.is_dir():
         raise SteadyStyleError(f"{path.parent}: no such folder")
     return path

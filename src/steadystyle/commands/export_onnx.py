@@ -19,11 +19,25 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
+def check_onnx_name(output: str) -> None:
+    """A one-line error unless ``output`` names an ``.onnx`` file (``x.txt``, ``x``, ``x.onnx/``)."""
+    from ..errors import SteadyStyleError
+
+    path = Path(output)
+    if path.is_dir():
+        raise SteadyStyleError(f"-o {output}: is a folder; give a file name like style.onnx")
+    if output.endswith(("/", "\\")) or path.suffix.lower() != ".onnx":
+        name = (path.with_suffix(".onnx") if path.name else Path("style.onnx")).name
+        raise SteadyStyleError(f"-o {output}: the model is written as ONNX; name it {name} (a .onnx file), "
+                               f"nothing was written")
+
+
 def run(args) -> int:
     from ..backends import onnx_available
     from ..errors import SteadyStyleError
     from ..styles import load_style
 
+    check_onnx_name(args.output)  # before anything is imported or loaded
     if not onnx_available():
         raise SteadyStyleError("export-onnx needs onnx and onnxscript: pip install onnx onnxscript onnxruntime")
     from ..backends.onnx import OPSET, check_output, export_graph, write_onnx
