@@ -264,3 +264,45 @@ def test_more_threads_per_worker_than_the_cluster_has_is_one_line_not_a_hang(ray
     with pytest.raises(SteadyStyleError, match=f"--threads-per-worker {cpus + 1}, but the Ray cluster has {cpus} CPUs"):
         run_batch(jobs, settings, RayOptions(threads_per_worker=cpus + 1), progress=False)
     assert not (tmp_path / "out" / "a.mp4").exists() and not _temporaries(tmp_path)
+
+
+def test_more_workers_than_videos_or_cpus_is_capped_with_one_note(ray_local, tmp_path, tiny_style, capsys):
+    """--workers above the videos to run (or what the cluster's CPUs run at once) would only start
+    idle Ray workers and split the CPUs into needlessly few threads: lowered, said in one line."""
+    clip = moving_clip(tmp_path / "a.mp4", frames=2)
+    jobs = plan([clip], tmp_path / "out")
+    settings = BatchSettings(RunSpec(style=str(tiny_style), method="per-frame"))
+    cpus = int(ray_local.cluster_resources()["CPU"])
+    result = run_batch(jobs, settings, RayOptions(workers=cpus + 6), progress=False)
+    assert [r["status"] for r in result.rows] == ["done"]
+    assert (result.workers, result.threads_per_worker) == (1, cpus)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"steadystyle: --workers {cpus + 6}: 1 video to run and the Ray cluster runs {cpus} at once "
+                   f"on its {cpus} CPUs; using 1"], err
+    # a rerun has nothing to run: no Ray task, no note
+    result = run_batch(jobs, settings, RayOptions(workers=cpus + 6), progress=False)
+    assert [r["status"] for r in result.rows] == ["skipped"] and capsys.readouterr().err == ""
+
+
+def test_workers_are_capped_by_the_cpus_the_threads_take(monkeypatch):
+    from steadystyle.batch import ray_runner
+
+    ray = pytest.importorskip("ray")
+    monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 4.0})
+    assert ray_runner._workers_and_threads(RayOptions(workers=3), 10) == (3, 1, None)
+    assert ray_runner._workers_and_threads(RayOptions(), 2) == (2, 2, None)  # the default: no note
+    assert ray_runner._workers_and_threads(RayOptions(workers=3, threads_per_worker=2), 10) == (
+        2, 2, "--workers 3: the Ray cluster runs 2 at once on its 4 CPUs at 2 threads each; using 2")
+    assert ray_runner._workers_and_threads(RayOptions(workers=9), 3) == (
+        3, 1, "--workers 9: 3 videos to run and the Ray cluster runs 4 at once on its 4 CPUs; using 3")
+
+
+def test_a_local_ray_gets_this_machines_cores_not_one_per_worker(monkeypatch):
+    from steadystyle.batch import ray_runner
+
+    ray = pytest.importorskip("ray")
+    seen = {}
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", lambda **kwargs: seen.update(kwargs))
+    assert ray_runner.connect(RayOptions(workers=(os.cpu_count() or 1) + 30)) is True
+    assert seen["num_cpus"] == (os.cpu_count() or 1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,12 +35,12 @@ def import_ray():
 class RayOptions:
     """Where to run: ``address`` None → a local Ray started here (and stopped at the end);
     ``"auto"`` or ``"ray://host:port"`` → an existing cluster.  ``workers``: videos at once
-    (default: one per CPU of the cluster).  ``gpus_per_worker``: GPUs each task asks Ray for."""
+    (default: one per CPU of the cluster; never more than the videos to run or the CPUs).  ``gpus_per_worker``: GPUs each task asks Ray for."""
 
     address: str | None = None
     workers: int | None = None
     gpus_per_worker: float = 0.0
-    num_cpus: int | None = None  # for a local Ray only (default: this machine's cores, at least workers)
+    num_cpus: int | None = None  # for a local Ray only (default: this machine's cores)
     threads_per_worker: int | None = None  # network threads (and CPUs asked of Ray) per video; default CPUs / workers
 
 
@@ -56,7 +57,7 @@ def connect(options: RayOptions) -> bool:
         if options.address:
             ray.init(address=options.address, **quiet)
         else:
-            cpus = options.num_cpus or max(os.cpu_count() or 1, options.workers or 1)
+            cpus = options.num_cpus or os.cpu_count() or 1  # more --workers than cores: capped, not more CPUs
             # Ray resolves 127.0.0.1 to this host's address; the dashboard is off.
             ray.init(num_cpus=cpus, include_dashboard=False, _node_ip_address="127.0.0.1", **quiet)
     except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -262,9 +263,12 @@ def _task(job: Job, model: Any, settings: BatchSettings, digest: str, threads: i
     return stylize_job(job, model, settings, digest, threads, report)
 
 
-def _workers_and_threads(options: RayOptions) -> tuple[int, int]:
-    """(videos at once, torch threads per video): one video per CPU by default, or one per
-    ``gpus_per_worker`` share of the cluster's GPUs; the CPUs are split evenly between them."""
+def _workers_and_threads(options: RayOptions, videos: int) -> tuple[int, int, str | None]:
+    """(videos at once, torch threads per video, a note or None): one video per CPU by default,
+    or one per ``gpus_per_worker`` share of the cluster's GPUs; never more than ``videos`` (the
+    videos to run) nor than the cluster's CPUs can run at once (each video asks Ray for its
+    threads' CPUs), and the CPUs are split evenly between them.  The note says, in one line, why
+    a ``--workers`` asked for was lowered (more would only start idle Ray workers)."""
     ray = import_ray()
     resources = ray.cluster_resources()
     cpus = max(1, int(resources.get("CPU", 1)))
@@ -278,8 +282,17 @@ def _workers_and_threads(options: RayOptions) -> tuple[int, int]:
     if options.threads_per_worker and options.threads_per_worker > cpus:  # Ray would wait for it forever
         raise SteadyStyleError(f"--threads-per-worker {options.threads_per_worker}, but the Ray cluster has "
                                f"{cpus} CPUs")
-    workers = options.workers or default
-    return workers, options.threads_per_worker or max(1, cpus // workers)
+    at_once = cpus // (options.threads_per_worker or 1)  # ≥ 1, checked above
+    videos = max(1, int(videos))
+    workers = min(options.workers or default, videos, at_once)
+    note = None
+    if options.workers and workers < options.workers:
+        why = [f"{videos} video{'s' * (videos != 1)} to run"] if videos < options.workers else []
+        if at_once < options.workers:
+            per = f" at {options.threads_per_worker} threads each" if options.threads_per_worker else ""
+            why.append(f"the Ray cluster runs {at_once} at once on its {cpus} CPUs{per}")
+        note = f"--workers {options.workers}: {' and '.join(why)}; using {workers}"
+    return workers, options.threads_per_worker or max(1, cpus // workers), note
 
 
 def _cancel(ray: Any, refs: list[Any], wait_s: float = 20.0) -> None:
@@ -350,8 +363,10 @@ def run_batch(jobs: Sequence[Job], settings: BatchSettings, options: RayOptions 
             started_ray = connect(options)
             signals.check()
             result.startup_seconds = time.perf_counter() - start
+            workers, threads, note = _workers_and_threads(options, len(todo))
+            if note:
+                print(f"steadystyle: {note}", file=sys.stderr, flush=True)
             display = Display(len(jobs), progress)
-            workers, threads = _workers_and_threads(options)
             result.workers, result.threads_per_worker = workers, threads
             board = ray.remote(num_cpus=0)(_ProgressBoard).remote()
             task = ray.remote(_task).options(num_cpus=threads, num_gpus=options.gpus_per_worker, max_retries=1)

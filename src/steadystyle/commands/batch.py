@@ -22,7 +22,8 @@ def add_parser(sub) -> None:
     p.add_argument("--ray-address", default=None, metavar="auto|ray://HOST:PORT",
                    help="an existing Ray cluster (default: start a local Ray for this batch, no dashboard)")
     p.add_argument("--workers", type=positive_int, default=None,
-                   help="videos at once (default: one per CPU Ray sees; each gets CPUs/N torch threads)")
+                   help="videos at once (default: one per CPU Ray sees; each gets CPUs/N torch threads); more than "
+                         "the videos to run or the CPUs is lowered to that, with a note")
     p.add_argument("--threads-per-worker", type=positive_int, default=None,
                    help="torch CPU threads per video (default: CPUs Ray sees / workers)")
     p.add_argument("--gpus-per-worker", type=non_negative_float, default=0.0,
