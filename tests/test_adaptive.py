@@ -195,3 +195,43 @@ def test_a_large_box_is_still_asked_for_as_a_region():
     assert stab.last_mode == "regions" and len(asked) == 1 and asked[0] is not None
     assert asked[0].area > 0.6 * 64 * 96  # the old in-stabilizer rule would have asked for the full frame
     assert out[5, 5, 0] == 255 - 200 and out[32, 48, 0] == 255 - 90
+
+
+def test_mask_grid_maps_cells_to_frame_pixels_and_back():
+    from steadystyle.stabilize.adaptive import MaskGrid
+    from steadystyle.geometry import Box
+    grid = MaskGrid.for_frame(480, 640, 160)
+    assert (grid.grid_h, grid.grid_w, grid.scale) == (120, 160, 0.25) and not grid.identity
+    assert MaskGrid.for_frame(120, 96, 160).identity and MaskGrid.for_frame(480, 640, 0).identity
+    cells = np.zeros((120, 160), np.float32)
+    cells[30:60, 40:80] = 1.0  # frame rows 120–240, columns 160–320
+    box = grid.frame_box(Box(30, 60, 40, 80), 0)
+    assert box.y0 <= 116 and box.y1 >= 244 and box.x0 <= 156 and box.x1 >= 324  # a cell of slack each side
+    alpha = grid.expand(cells, box)
+    full = grid.expand(cells)
+    assert full.shape == (480, 640) and np.array_equal(alpha, full[box.slices()])
+    assert (full[124:236, 164:316] == 1).all() and full[:box.y0].max() == 0 and full[:, box.x1:].max() == 0
+    frame = np.zeros((480, 640, 3), np.uint8)
+    frame[::2, ::2] = 200  # a fine pattern: each cell is its mean
+    assert np.abs(grid.shrink(frame).astype(int) - 50).max() <= 1
+
+
+@pytest.mark.parametrize("side", [0, 160])
+def test_on_the_grid_a_moving_hand_is_restylized_and_the_background_stays_exact(side):
+    """640×480: a hand-sized patch and a 6×6 fingertip move; both take the new stylization on the
+    160-cell grid as at full size, and every pixel away from them keeps its old value exactly."""
+    a = texture(480, 640, seed=3) // 2  # a textured room, grey levels 0–127
+    b = a.copy()
+    b[200:300, 300:400] = 200  # the hand
+    b[100:106, 100:106] += 120  # a fingertip
+    stab, net = AdaptiveStabilizer(AdaptiveParams(mask_side=side, min_region_px=24, **FIXED)), Net()
+    first = step(stab, net, a)
+    net.shift = 7  # the network's output on the next pass differs everywhere
+    out = step(stab, net, b)
+    fresh = np.clip(255 - b.astype(int) + 7, 0, 255).astype(np.uint8)
+    assert np.array_equal(out[205:295, 305:395], fresh[205:295, 305:395])
+    assert np.abs(out[101:105, 101:105].astype(int) - fresh[101:105, 101:105]).max() <= 1
+    far = np.ones((480, 640), bool)
+    far[160:340, 260:440] = far[60:146, 60:146] = False
+    assert np.array_equal(out[far], first[far])
+    assert stab.last_alpha.shape == (480, 640) and stab.last_alpha[250, 350] == 1 and stab.last_alpha[450, 20] == 0

@@ -90,3 +90,18 @@ def test_every_method_refuses_a_bad_frame_with_the_one_frame_error(method):
         with pytest.raises(FrameError) as info:
             stab(bad, lambda box=None: ok if box is None else ok[box.slices()])
         assert "\n" not in str(info.value)
+
+
+def test_blend_ends_are_exact_and_the_middle_is_within_one_level_of_lerp():
+    from steadystyle.stabilize.masks import blend
+    a, b = images((40, 50, 3))
+    alpha = np.random.default_rng(1).random((40, 50)).astype(np.float32)
+    alpha[:10] = 0.0
+    alpha[10:20] = 1.0
+    out = blend(a, b, alpha)
+    assert out.dtype == np.uint8 and np.array_equal(out[:10], a[:10]) and np.array_equal(out[10:20], b[10:20])
+    assert np.abs(out.astype(int) - lerp(a, b, alpha[..., None]).astype(int)).max() <= 1
+    crop = (slice(5, 30), slice(7, 41))  # a strided view, as the stabilizer passes its box
+    assert np.array_equal(blend(a[crop], b[crop], alpha[crop]), out[crop])
+    with pytest.raises(SteadyStyleError, match="blend"):
+        blend(a, b, alpha[:, :-1])

@@ -36,6 +36,15 @@ Per frame I(t) (H×W×3 uint8 RGB), with G(t) the grey level F = (R+G+B)/3 blurr
    cross-faded to the current stylization over ``fade_frames`` frames, so a frozen background
    follows lighting drift and never goes stale for long.  0 = off.
 
+7. **Mask grid** (``mask_side``): steps 1–6 run on a copy of the frame at most ``mask_side`` px on
+   its longer side (area-averaged: each cell the mean of the pixels it covers, which also
+   averages camera noise away); sizes given in px (``group_px``, ``min_region_px``,
+   ``feather_px``, ``motion_px``, ``context_px``) are the frame's and are scaled to the grid.  α is
+   grown by one cell (so every frame pixel of a moving cell takes α = 1 exactly), brought back
+   to the frame bilinearly (smooth by construction) and only inside the box, and the
+   blend there is OpenCV's (uint8 in and out).  At 640×480 and the default 160 this is 1/16 of the
+   pixels: the method's own work stays a small share of a network pass.  0 = the frame's own size.
+
 Only the bounding box of the pixels that take new values (plus ``context_px``) is requested from
 the stylizer (``stylize(box)``, however large the box); a still frame costs no network pass at all.
 Whether a box runs as a region pass or is cut from a full-frame pass is not decided here but by
@@ -54,10 +63,10 @@ import numpy as np
 from ..errors import SteadyStyleError
 from ..frames import check_frame
 from .base import Box, Stylize, register
-from .masks import MAX_KERNEL, check_bounded, close_mask, grey_level, lerp
+from .masks import MAX_KERNEL, blend, check_bounded, close_mask, grey_level
 
 __all__ = ["AdaptiveParams", "AdaptiveStabilizer", "noise_sigma", "drop_specks", "fill_holes", "group_regions",
-           "feather", "global_shift", "camera_moved", "alpha_box"]
+           "feather", "global_shift", "camera_moved", "alpha_box", "MaskGrid"]
 
 
 # --------------------------------------------------------------------------- pure steps
@@ -162,6 +171,63 @@ def alpha_box(alpha: np.ndarray, context_px: int) -> Box | None:
                max(0, int(xs[0]) - context_px), min(w, int(xs[-1]) + 1 + context_px))
 
 
+@dataclass(frozen=True)
+class MaskGrid:
+    """The grid the masks are computed on: a frame of ``height``×``width`` px seen at
+    ``grid_h``×``grid_w`` cells (at most ``side`` on the longer side; the frame's own size when it
+    is smaller or ``side`` is 0)."""
+
+    height: int
+    width: int
+    grid_h: int
+    grid_w: int
+
+    @classmethod
+    def for_frame(cls, height: int, width: int, side: int) -> MaskGrid:
+        scale = 1.0 if side <= 0 else min(1.0, side / max(height, width))
+        return cls(height, width, max(1, round(height * scale)), max(1, round(width * scale)))
+
+    @property
+    def scale(self) -> float:
+        """Grid cells per frame px (≤ 1)."""
+        return self.grid_w / self.width
+
+    @property
+    def identity(self) -> bool:
+        return self.grid_h == self.height and self.grid_w == self.width
+
+    def shrink(self, image: np.ndarray) -> np.ndarray:
+        """``image`` (H×W[×C]) on the grid: each cell the mean of the frame pixels it covers."""
+        if self.identity:
+            return image
+        return cv2.resize(image, (self.grid_w, self.grid_h), interpolation=cv2.INTER_AREA)
+
+    def shrink_mask(self, mask: np.ndarray) -> np.ndarray:
+        """A frame mask (H×W bool) on the grid: a cell is set when at least half of it is."""
+        if self.identity:
+            return mask
+        return self.shrink(mask.astype(np.float32)) >= 0.5
+
+    def frame_box(self, box: Box, margin_px: int) -> Box:
+        """A grid :class:`Box` in frame px, grown by one cell (bilinear α reaches that far) and by
+        ``margin_px``, clipped to the frame."""
+        if self.identity:
+            return Box(max(0, box.y0 - margin_px), min(self.height, box.y1 + margin_px),
+                       max(0, box.x0 - margin_px), min(self.width, box.x1 + margin_px))
+        sy, sx = self.height / self.grid_h, self.width / self.grid_w
+        return Box(max(0, int(np.floor((box.y0 - 1) * sy)) - margin_px),
+                   min(self.height, int(np.ceil((box.y1 + 1) * sy)) + margin_px),
+                   max(0, int(np.floor((box.x0 - 1) * sx)) - margin_px),
+                   min(self.width, int(np.ceil((box.x1 + 1) * sx)) + margin_px))
+
+    def expand(self, alpha: np.ndarray, box: Box | None = None) -> np.ndarray:
+        """Grid α (grid_h×grid_w float32) at frame px, bilinearly (OpenCV's ``resize``: frame pixel
+        x reads the grid at (x + ½)·s − ½), cut to ``box`` (frame px; None = the whole frame)."""
+        if not self.identity:
+            alpha = cv2.resize(alpha, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
+        return alpha if box is None else alpha[box.slices()]
+
+
 # --------------------------------------------------------------------------- parameters
 
 
@@ -192,6 +258,8 @@ class AdaptiveParams:
     max_freeze_frames: int = field(default=150, metadata=_help("refresh pixels kept longer than this (0 = never)"))
     fade_frames: int = field(default=8, metadata=_help("frames over which a refresh cross-fades"))
     person: bool = field(default=False, metadata=_help("re-stylize the whole person when any of it moves (mediapipe)"))
+    mask_side: int = field(default=160, metadata=_help("longer side (px) of the grid the masks are computed on "
+                                                      "(0 = the frame's own size)"))
 
     def __post_init__(self) -> None:
         for name, (low, high, integer, unit) in _BOUNDS.items():
@@ -218,6 +286,7 @@ _BOUNDS: dict[str, tuple[float, float, bool, str]] = {
     "hold_frames": (0, 1_000_000, True, "frames"),
     "max_freeze_frames": (0, 1_000_000, True, "frames"),
     "fade_frames": (1, 10_000, True, "frames"),
+    "mask_side": (0, 100_000, True, "px"),
 }
 
 
@@ -231,8 +300,8 @@ class AdaptiveStabilizer:
 
     After each call: ``last_mode`` is "first", "full" (fallback), "keep" (no network) or
     "regions"; ``last_alpha`` (H×W float32) how much new stylization each pixel took;
-    ``last_threshold`` the threshold used (grey levels); ``last_foreground_fraction`` the share of
-    pixels with α > 0.
+    ``last_threshold`` the threshold used (grey levels, on the mask grid); ``last_foreground_fraction``
+    the share of the frame with α > 0.
     """
 
     def __init__(self, params: AdaptiveParams = AdaptiveParams()) -> None:
@@ -247,9 +316,10 @@ class AdaptiveStabilizer:
         self.reset()
 
     def reset(self) -> None:
+        self._grid: MaskGrid | None = None
         self._out: np.ndarray | None = None
-        self._ref: np.ndarray | None = None
-        self._prev: np.ndarray | None = None
+        self._ref: np.ndarray | None = None      # per grid cell: grey of the frame it was last stylized from
+        self._prev: np.ndarray | None = None     # grey of the last frame, on the grid
         self._anchor: np.ndarray | None = None
         self._age: np.ndarray | None = None
         self._prev_person: np.ndarray | None = None
@@ -257,16 +327,25 @@ class AdaptiveStabilizer:
         self._hold = 0
         self._fade_set: np.ndarray | None = None
         self._fade_left = 0
+        self._alpha: np.ndarray | None = None    # the last α, on the grid
         self.last_mode = "first"
-        self.last_alpha: np.ndarray | None = None
         self.last_threshold = float("nan")
         self.last_foreground_fraction = 1.0
+
+    @property
+    def last_alpha(self) -> np.ndarray | None:
+        """α of the last frame at frame px (H×W float32), brought back from the grid on request."""
+        if self._alpha is None or self._grid is None:
+            return None
+        return self._grid.expand(self._alpha)
 
     # -- pieces
 
     def _grey(self, frame: np.ndarray) -> np.ndarray:
-        g = grey_level(frame)
-        s = self.params.blur_sigma
+        """The grey level of ``frame`` on the mask grid, blurred by ``blur_sigma`` frame px."""
+        assert self._grid is not None
+        g = grey_level(self._grid.shrink(frame))
+        s = self.params.blur_sigma * self._grid.scale
         return cv2.GaussianBlur(g, (0, 0), s) if s > 0 else g
 
     def _threshold(self, g: np.ndarray) -> float:
@@ -281,8 +360,8 @@ class AdaptiveStabilizer:
         p = self.params
         if not p.fallback:
             return False
-        assert self._anchor is not None
-        moved = camera_moved(self._anchor, g, threshold, p.motion_px)
+        assert self._anchor is not None and self._grid is not None
+        moved = camera_moved(self._anchor, g, threshold, p.motion_px * self._grid.scale)
         if moved:
             self._hold = p.hold_frames
             self._anchor = g
@@ -292,20 +371,30 @@ class AdaptiveStabilizer:
             return True
         return False
 
+    def _person_mask(self, frame: np.ndarray) -> np.ndarray:
+        assert self._person is not None and self._grid is not None
+        return self._grid.shrink_mask(self._person(frame))
+
     def _region_alpha(self, frame: np.ndarray, changed: np.ndarray) -> np.ndarray:
         p = self.params
+        assert self._grid is not None
+        k = self._grid.scale
         if not p.regions:
             background = close_mask((~changed).astype(np.uint8))
             region = background == 0
         else:
-            region = group_regions(drop_specks(changed, p.min_region_px), p.group_px)
+            specks = int(round(p.min_region_px * k * k)) if p.min_region_px > 0 else 0
+            group = int(round(p.group_px * k)) if p.group_px > 0 else 0
+            region = group_regions(drop_specks(changed, specks), max(group, 1 if p.group_px > 0 else 0))
         if self._person is not None:
-            person = self._person(frame)
+            person = self._person_mask(frame)
             both = person | self._prev_person if self._prev_person is not None else person
             self._prev_person = person
             if (region & both).any():
                 region = fill_holes(region | both)
-        return feather(region, p.feather_px) if p.regions else region.astype(np.float32)
+        if not self._grid.identity:  # grown by a cell: every frame px of a region cell then reads α = 1 exactly
+            region = cv2.dilate(region.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        return feather(region, p.feather_px * k) if p.regions else region.astype(np.float32)
 
     def _freeze_alpha(self) -> np.ndarray | None:
         """α of the running cross-fade of stale pixels (None when no refresh is due)."""
@@ -331,14 +420,18 @@ class AdaptiveStabilizer:
         self._age = np.zeros(g.shape, np.int32)
         self._fade_left, self._fade_set = 0, None
         if self._person is not None:
-            self._prev_person = self._person(frame)
-        self.last_mode, self.last_alpha, self.last_foreground_fraction = mode, np.ones(g.shape, np.float32), 1.0
+            self._prev_person = self._person_mask(frame)
+        self.last_mode, self._alpha, self.last_foreground_fraction = mode, np.ones(g.shape, np.float32), 1.0
         return self._out.copy()
 
     # -- the step
 
     def __call__(self, frame: np.ndarray, stylize: Stylize) -> np.ndarray:
-        g = self._grey(check_frame(frame))
+        h, w = check_frame(frame).shape[:2]
+        if self._grid is None or (self._grid.height, self._grid.width) != (h, w):
+            self._grid = MaskGrid.for_frame(h, w, self.params.mask_side)
+            self._out = None
+        g = self._grey(frame)
         if self._out is None or self._prev is None or g.shape != self._prev.shape:
             return self._full(frame, g, stylize, "first")
         p = self.params
@@ -357,16 +450,18 @@ class AdaptiveStabilizer:
         if fade is not None:
             alpha = np.maximum(alpha, fade)
         self._prev = g
-        box = alpha_box(alpha, p.context_px)
+        self._alpha = alpha
+        grid_box = alpha_box(alpha, 0)
         self._age += 1
-        if box is None:
-            self.last_mode, self.last_alpha, self.last_foreground_fraction = "keep", alpha, 0.0
+        if grid_box is None:
+            self.last_mode, self.last_foreground_fraction = "keep", 0.0
             return self._out.copy()
+        box = self._grid.frame_box(grid_box, p.context_px)
         part = stylize(box)  # region or full pass: the stylizer's one region policy decides
         sl = box.slices()
         if part.shape != self._out[sl].shape:
             raise SteadyStyleError(f"stylize(box) must return a {self._out[sl].shape} region, got {part.shape}")
-        self._out[sl] = lerp(self._out[sl], part, alpha[sl][..., None])
+        self._out[sl] = blend(self._out[sl], part, self._grid.expand(alpha, box))
         new = alpha >= 0.5
         self._ref = np.where(new, g, self._ref)
         self._age[new] = 0
@@ -374,6 +469,6 @@ class AdaptiveStabilizer:
             self._ref = np.where(self._fade_set, g, self._ref)
             self._age[self._fade_set] = 0
             self._fade_set = None
-        self.last_mode, self.last_alpha = "regions", alpha
+        self.last_mode = "regions"
         self.last_foreground_fraction = float((alpha > 0).mean())
         return self._out.copy()
