@@ -43,7 +43,7 @@ def _networks(result: dict[str, Any]) -> list[str]:
 
 def _methods(result: dict[str, Any]) -> list[str]:
     lines = ["", "### Methods through the frame loop", "",
-             "| size | backend | method | ms/frame | × per-frame | network ran on | stabilizer overhead |",
+             "| size | backend | method | ms/frame | × per-frame | network ran on | stabilizer's own work ÷ a full pass |",
              "|---|---|---|---|---|---|---|"]
     for r in result["rows"]:
         over = r.get("stabilizer_overhead")
