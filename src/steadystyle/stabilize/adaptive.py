@@ -54,6 +54,7 @@ the closing and the blend O(t−1) + α (S(t) − O(t−1)) are :mod:`steadystyl
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -121,6 +122,14 @@ def feather(region: np.ndarray, sigma: float) -> np.ndarray:
     return np.maximum(a, soft)
 
 
+@functools.lru_cache(maxsize=8)
+def _hann(size: tuple[int, int]) -> np.ndarray:
+    """The Hann window of ``size`` (w, h) for phase correlation (made once per size; read only)."""
+    window = cv2.createHanningWindow(size, cv2.CV_32F)
+    window.flags.writeable = False
+    return window
+
+
 def global_shift(a: np.ndarray, b: np.ndarray, width: int = 160) -> tuple[float, float]:
     """Global translation (dx, dy) in px of the given images with ``b(x) ≈ a(x − d)``, for grey
     images ``a``, ``b`` (H×W float32), by phase correlation on copies at most ``width`` px wide (Hann window)."""
@@ -130,7 +139,7 @@ def global_shift(a: np.ndarray, b: np.ndarray, width: int = 160) -> tuple[float,
     # copies always: OpenCV 4.11's phaseCorrelate applies the window to its inputs in place
     sa = cv2.resize(a, size, interpolation=cv2.INTER_AREA) if scale < 1 else a.copy()
     sb = cv2.resize(b, size, interpolation=cv2.INTER_AREA) if scale < 1 else b.copy()
-    (dx, dy), _ = cv2.phaseCorrelate(sa, sb, cv2.createHanningWindow(size, cv2.CV_32F))
+    (dx, dy), _ = cv2.phaseCorrelate(sa, sb, _hann(size))
     factor = w / sa.shape[1]
     return float(dx * factor), float(dy * factor)
 
@@ -221,11 +230,17 @@ class MaskGrid:
                    min(self.width, int(np.ceil((box.x1 + 1) * sx)) + margin_px))
 
     def expand(self, alpha: np.ndarray, box: Box | None = None) -> np.ndarray:
-        """Grid α (grid_h×grid_w float32) at frame px, bilinearly (OpenCV's ``resize``: frame pixel
-        x reads the grid at (x + ½)·s − ½), cut to ``box`` (frame px; None = the whole frame)."""
-        if not self.identity:
-            alpha = cv2.resize(alpha, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
-        return alpha if box is None else alpha[box.slices()]
+        """Grid α (grid_h×grid_w float32) at the frame px of ``box`` (None = the whole frame),
+        bilinearly, as OpenCV's ``resize`` samples: frame pixel x reads the grid at
+        (x + ½)·s − ½ (s = :attr:`scale`), edges replicated.  Only the box is computed."""
+        if box is None:
+            box = Box(0, self.height, 0, self.width)
+        if self.identity:
+            return np.ascontiguousarray(alpha[box.slices()])
+        sy, sx = self.grid_h / self.height, self.grid_w / self.width
+        to_grid = np.float32([[sx, 0, (box.x0 + 0.5) * sx - 0.5], [0, sy, (box.y0 + 0.5) * sy - 0.5]])
+        return cv2.warpAffine(alpha, to_grid, (box.width, box.height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_REPLICATE)
 
 
 # --------------------------------------------------------------------------- parameters
@@ -458,10 +473,12 @@ class AdaptiveStabilizer:
             return self._out.copy()
         box = self._grid.frame_box(grid_box, p.context_px)
         part = stylize(box)  # region or full pass: the stylizer's one region policy decides
-        sl = box.slices()
-        if part.shape != self._out[sl].shape:
-            raise SteadyStyleError(f"stylize(box) must return a {self._out[sl].shape} region, got {part.shape}")
-        self._out[sl] = blend(self._out[sl], part, self._grid.expand(alpha, box))
+        if part.shape != self._out[box.slices()].shape:
+            raise SteadyStyleError(f"stylize(box) must return a {self._out[box.slices()].shape} region, got {part.shape}")
+        inner = self._grid.frame_box(grid_box, 0)  # where α > 0: the context around it only feeds the network
+        cut = (slice(inner.y0 - box.y0, inner.y1 - box.y0), slice(inner.x0 - box.x0, inner.x1 - box.x0))
+        target = self._out[inner.slices()]
+        blend(target, part[cut], self._grid.expand(alpha, inner), out=target)
         new = alpha >= 0.5
         self._ref = np.where(new, g, self._ref)
         self._age[new] = 0

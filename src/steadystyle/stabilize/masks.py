@@ -198,8 +198,9 @@ def lerp(a: np.ndarray, b: np.ndarray, t: float | np.ndarray) -> np.ndarray:
     return out.astype(np.uint8)
 
 
-def blend(a: np.ndarray, b: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """a + α (b − a) per pixel, by OpenCV's ``blendLinear``: a new uint8 array.
+def blend(a: np.ndarray, b: np.ndarray, alpha: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """a + α (b − a) per pixel, by OpenCV's ``blendLinear``: into ``out`` (which may be ``a``,
+    e.g. a crop of a larger image, written in place) or a new uint8 array.
 
     a, b: H×W×C uint8.  alpha: H×W float32, 0–1 (the share of ``b``).  The same blend as
     :func:`lerp` within one grey level (rounding of ties), in one pass with no float image:
@@ -210,4 +211,11 @@ def blend(a: np.ndarray, b: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     if alpha.shape != a.shape[:2]:
         raise SteadyStyleError(f"blend weights of shape {alpha.shape} do not fit images of shape {a.shape}")
     weight = np.ascontiguousarray(alpha, dtype=np.float32)
-    return cv2.blendLinear(a, b, 1.0 - weight, weight)  # OpenCV reads row-strided views (crops) in place
+    if out is None:
+        return cv2.blendLinear(a, b, 1.0 - weight, weight)  # OpenCV reads row-strided views (crops) in place
+    if out.shape != a.shape or out.dtype != np.uint8:
+        raise SteadyStyleError(f"cannot blend into an array of shape {out.shape} ({out.dtype})")
+    result = cv2.blendLinear(a, b, 1.0 - weight, weight, dst=out)
+    if result is not out and not np.shares_memory(result, out):  # OpenCV made its own (a layout it cannot write)
+        out[...] = result
+    return out
