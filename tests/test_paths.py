@@ -67,3 +67,47 @@ def test_stylize_never_writes_stats_over_the_input_or_the_output(tmp_path, tiny_
         err = capsys.readouterr().err.strip().splitlines()
         assert status == 2 and len(err) == 1 and err[0].startswith("steadystyle: error:"), err
         assert clip.read_bytes() == before and keep.read_bytes() == b"the earlier result"
+
+
+def test_no_command_writes_over_the_style_model_it_reads(tmp_path, tiny_style, capsys, monkeypatch):
+    """``--stats MODEL`` turned the style file into JSON (the model was a read file no check named):
+    stylize, live (--style and each of --styles) and evaluate refuse it in one line; the shipped
+    style's file, found by its name, is a read file too."""
+    from helpers import make_clip
+    from steadystyle.cli import main
+    from steadystyle.spec import RunSpec
+    from steadystyle.styles import style_paths
+
+    clip = make_clip(tmp_path / "x.mp4", frames=3, size=(32, 24))
+    model = tmp_path / "m.safetensors"
+    model.write_bytes(tiny_style.read_bytes())
+    link = tmp_path / "link.json"
+    link.symlink_to(model)
+    common = ["--backend", "torch", "--device", "cpu", "--quiet"]
+    runs = [["stylize", str(clip), "-o", str(tmp_path / "o.mp4"), "--style", str(model), *common, "--stats", str(model)],
+            ["stylize", str(clip), "-o", str(tmp_path / "o.mp4"), "--style", str(model), *common, "--stats", str(link)],
+            ["live", "--input", str(clip), "--size", "32x24", "--style", str(model), *common, "--stats", str(link)],
+            ["live", "--input", str(clip), "--size", "32x24", "--styles", f"{tiny_style},{model}", *common,
+             "--stats", str(model)]]
+    for argv in runs:
+        assert main(argv) == 2, argv
+        (line,) = capsys.readouterr().err.strip().splitlines()
+        assert line.startswith("steadystyle: error: --stats ") and f"{model}; choose another file" in line, line
+        assert model.read_bytes() == tiny_style.read_bytes()
+    assert not (tmp_path / "o.mp4").exists()
+    assert RunSpec(style=str(link)).style_file() == link and RunSpec(style="no-such-style").style_file() is None
+    shipped = style_paths()
+    if shipped:
+        name, path = next(iter(shipped.items()))
+        assert RunSpec(style=name).style_file() == path
+
+
+def test_the_input_is_named_once_in_the_refusal(tmp_path, tiny_style, capsys):
+    from helpers import make_clip
+    from steadystyle.cli import main
+
+    clip = make_clip(tmp_path / "x.mp4", frames=3)
+    assert main(["stylize", str(clip), "-o", str(tmp_path / "o.mp4"), "--style", str(tiny_style), "--quiet",
+                 "--stats", str(clip)]) == 2
+    err = capsys.readouterr().err
+    assert f"--stats {clip}: is the input {clip}; choose another file" in err and "the the" not in err

@@ -121,7 +121,9 @@ def check_live_options(options: LiveOptions) -> None:
         check_size(*options.size)
     if options.fit not in FIT_MODES:
         raise SteadyStyleError(f"unknown fit {options.fit!r}; choose {', '.join(FIT_MODES)}")
-    check_paths({"--input": options.input}, {"--record": options.record, "--stats": options.stats})
+    styles = {f"--styles {name}": options.spec.replace(style=name).style_file() for name in options.styles}
+    check_paths({"--input": options.input, "--style": options.spec.style_file()} | styles,
+                {"--record": options.record, "--stats": options.stats})
     if options.record:
         from .video import check_output_path
 

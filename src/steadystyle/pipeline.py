@@ -155,7 +155,8 @@ def stylize_video(
         info = source.info
         out = check_output_path(output, input)
         video_out = out.suffix.lower() in VIDEO_EXTENSIONS
-        check_paths({"the input": input}, {"-o": out if video_out else None, "--stats": stats_path},
+        check_paths({"input": input, "--style": spec.style_file()},
+                    {"-o": out if video_out else None, "--stats": stats_path},
                     folders={"-o": None if video_out else output})
         if strict and source.reader.warnings:  # known on opening: fail before any output exists
             raise SteadyStyleError(f"{source.reader.warnings[0]} (--strict)")

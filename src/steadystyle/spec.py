@@ -14,7 +14,9 @@ entry point — ``stylize``, ``demo``, ``live``, ``serve``, ``study``, ``evaluat
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .backends import BACKENDS, make_stylizer
@@ -97,6 +99,22 @@ class RunSpec:
         """The style as people read it: a shipped name, a file's stem, or the model's name."""
         name = getattr(self.style, "name", None)
         return str(name) if name is not None else str(self.style)
+
+    def style_file(self) -> Path | None:
+        """The model file the style is read from (a shipped style's too), or None when the style
+        is no file (a loaded model, a stylizer, a name that names nothing yet): what a command
+        names among the files it reads, so nothing it writes (``--stats``, ``--record`` …) can
+        replace the model."""
+        if isinstance(self.style, (str, os.PathLike)):
+            from .styles import style_paths
+
+            shipped = style_paths()
+            if isinstance(self.style, str) and self.style in shipped:
+                return shipped[self.style]
+            path = Path(os.path.expanduser(os.fspath(self.style)))
+            return path if path.exists() else None
+        path = getattr(self.style, "path", None)
+        return Path(path) if isinstance(path, (str, os.PathLike)) and str(path) else None
 
     def stylizer(self) -> Stylizer:
         """The stylizer this spec describes (the only factory: :func:`steadystyle.backends.make_stylizer`)."""

@@ -67,6 +67,7 @@ def run(args) -> int:
     if args.report:
         reads = {f"input {item}": item for item in args.inputs if item != SYNTHETIC}
         reads |= {"--style-image": args.style_image} if args.style_image else {}
+        reads |= {"--style": run_spec(args).style_file()}
         report_dir = check_report_paths(args.report, reads,
                                         [SYNTHETIC if i == SYNTHETIC else Path(i).name for i in args.inputs])
     methods = parse_methods(args.methods)
