@@ -197,7 +197,7 @@ class Processor:
             output = self.stabilizer(image, stylize)
             foreground = float(self.stabilizer.last_foreground_fraction)
             if s < 1.0:
-                output = lerp(output, stylize(), np.array(1.0 - s, np.float32))
+                output = lerp(output, stylize(), 1.0 - s)  # a number: OpenCV's fused blend
         if self.strength < 1.0:
             output = apply_strength(image, output, self.strength)
         done = time.perf_counter()
