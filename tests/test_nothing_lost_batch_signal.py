@@ -108,3 +108,81 @@ def test_a_bad_report_path_is_one_line_before_ray_starts(monkeypatch, tmp_path, 
     assert code == 2 and err.count("\n") == 1 and phrase.format(tmp=tmp_path) in err, err
     assert clip.read_bytes() == before and not any((tmp_path / "out").iterdir())
     assert not (tmp_path / "missing").exists()
+
+
+# The driver, with a hook that stops at one phase of the batch's start, says so on a pipe and
+# waits there until the test has sent SIGTERM: the signal comes exactly in that phase, whatever
+# the machine's speed (no sleep decides where it lands).
+_AT_PHASE = r'''
+import os, sys
+import ray, ray._private.node as node, ray._raylet as raylet
+
+phase, marks, go = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+seen = []
+
+def hook(owner, name, after):
+    original = getattr(owner, name)
+
+    def wrapper(*args, **kwargs):
+        result = original(*args, **kwargs) if after else None
+        if not seen:
+            seen.append(phase)
+            os.write(marks, phase.encode() + b"\n")
+            os.read(go, 1)  # the SIGTERM arrives while this waits
+        return result if after else original(*args, **kwargs)
+
+    setattr(owner, name, wrapper)
+
+if phase == "ray-processes":    # ray.init: the raylet started, its agents starting
+    hook(node.Node, "start_raylet", after=True)
+elif phase == "core-worker":    # ray.init: this process's core worker made, init not returned
+    hook(raylet, "CoreWorker", after=True)
+from steadystyle.cli import main
+sys.exit(main(sys.argv[4:]))
+'''
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+@pytest.mark.parametrize("phase", ["ray-processes", "core-worker"])
+def test_sigterm_while_ray_starts_or_workers_are_made(tmp_path, tiny_style, phase):
+    """A SIGTERM while ``ray.init`` runs once interrupted a half-started Ray: after its raylet
+    started, its dashboard and runtime-env agents were orphaned; after its core worker was made,
+    Ray's C++ handler printed a stack and the process aborted at exit (-6).  Now: exit 143, one
+    line, no temporary, no process of the run left.  (A SIGTERM once the tasks are submitted is
+    the test above.)"""
+    pytest.importorskip("ray")
+    clips, out = tmp_path / "clips", tmp_path / "out"
+    clips.mkdir()
+    make_clip(clips / "a.mp4", frames=3000, size=SIZE)
+    (tmp_path / "at_phase.py").write_text(_AT_PHASE)
+    marks_r, marks_w = os.pipe()
+    go_r, go_w = os.pipe()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[1] / "src"),
+                                                                     os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "at_phase.py"), phase, str(marks_w), str(go_r), "batch",
+                             str(clips), "-o", str(out), "--style", str(tiny_style), "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            pass_fds=(marks_w, go_r), start_new_session=True)
+    os.close(marks_w)
+    os.close(go_r)
+    try:
+        with os.fdopen(marks_r) as marks:
+            assert marks.readline().strip() == phase, proc.communicate()
+        proc.send_signal(signal.SIGTERM)
+        os.write(go_w, b"x")
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        os.close(go_w)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("steadystyle: batch interrupted: 0 done"), stderr
+    assert "1 of 1 not finished" in lines[0] and stdout == ""
+    assert not list(tmp_path.rglob(".*tmp-*")), list(tmp_path.rglob(".*tmp-*"))
+    assert not out.exists() or not list(out.iterdir())
+    deadline = time.monotonic() + 15
+    while (left := _session_processes(proc.pid)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, left

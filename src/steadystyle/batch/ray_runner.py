@@ -46,35 +46,107 @@ class RayOptions:
 
 def connect(options: RayOptions) -> bool:
     """Connect to Ray (an already initialized Ray in this process is used as it is).  Returns True
-    when this call started it (so the caller shuts it down)."""
+    when this call started it (so the caller shuts it down).
+
+    A stop signal (Ctrl-C, SIGTERM, SIGHUP) while ``ray.init`` runs is held until it returns:
+    an exception raised in the middle of it (once its core worker exists) leaves a half-started
+    Ray that crashes the process at exit and orphans its agents.  Then Ray is shut down and the
+    signal raised as :class:`Interrupted`; a second signal while Ray starts stops it at once.
+    Ray's C++ crash handler is kept out of this process, so no signal ever reaches it (it would
+    print a stack, abort, or kill the process 3 s later by an alarm)."""
     ray = import_ray()
     if ray.is_initialized():
         return False
     quiet = {"log_to_driver": False, "configure_logging": True, "logging_level": "ERROR"}
     handlers = _signal_handlers()
-    keep = _keep_our_sigterm_handler(ray)
+    undo = [_keep_our_sigterm_handler(ray), _without_ray_failure_signal_handler()]
+    held = _HeldSignals(handlers)
+    failure: SteadyStyleError | None = None
     try:
-        if options.address:
-            ray.init(address=options.address, **quiet)
-        else:
-            cpus = options.num_cpus or os.cpu_count() or 1  # more --workers than cores: capped, not more CPUs
-            # Ray resolves 127.0.0.1 to this host's address; the dashboard is off.
-            ray.init(num_cpus=cpus, include_dashboard=False, _node_ip_address="127.0.0.1", **quiet)
+        try:
+            if options.address:
+                ray.init(address=options.address, **quiet)
+            else:
+                cpus = options.num_cpus or os.cpu_count() or 1  # more --workers than cores: capped, not more CPUs
+                # Ray resolves 127.0.0.1 to this host's address; the dashboard is off.
+                ray.init(num_cpus=cpus, include_dashboard=False, _node_ip_address="127.0.0.1", **quiet)
+        finally:
+            for step in undo:
+                step()
+            signum = held.release()  # our own handlers again
+            _restore_signal_handlers(handlers)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = options.address or "a local Ray"
-        raise SteadyStyleError(f"cannot start or reach {where}: {' '.join(str(exc).split())[:200]}") from None
+        failure = SteadyStyleError(f"cannot start or reach {where}: {' '.join(str(exc).split())[:200]}")
     except SystemExit:  # only Ray's own SIGTERM handlers exit while it starts (sys.exit(15), or (1))
         import signal
 
         _stop_ray(ray)
-        raise Interrupted(signal.SIGTERM) from None
-    except KeyboardInterrupt:  # Ctrl-C or a stop signal while Ray starts: what it started goes too
+        raise Interrupted(held.signum or signal.SIGTERM) from None
+    except KeyboardInterrupt:  # a second stop signal while Ray starts: what it started goes too
         _stop_ray(ray)
         raise
-    finally:
-        keep()
-        _restore_signal_handlers(handlers)
+    if signum is not None:  # held while Ray started: now it stops whole
+        _stop_ray(ray)
+        raise Interrupted(signum)
+    if failure is not None:
+        _stop_ray(ray)
+        raise failure from None
     return True
+
+
+class _HeldSignals:
+    """Stop signals recorded, not acted on, until :meth:`release` (the first one; a second one
+    goes to the handler it replaced, as if nothing were held).  ``handlers``: the handlers now
+    (:func:`_signal_handlers`); SIGINT is held too."""
+
+    def __init__(self, handlers: dict[int, Any]) -> None:
+        import signal
+
+        self.signum: int | None = None
+        self.previous: dict[int, Any] = {}
+        for number, handler in handlers.items():
+            try:
+                signal.signal(number, self._hold)
+            except (OSError, ValueError, TypeError):
+                continue
+            self.previous[number] = handler
+
+    def _hold(self, signum: int, frame: Any) -> None:
+        if self.signum is None:
+            self.signum = signum
+            return
+        import signal
+
+        previous = self.previous.get(signum)
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:
+            raise Interrupted(signum)
+
+    def release(self) -> int | None:
+        """Put the replaced handlers back; the first signal that came meanwhile, or None."""
+        _restore_signal_handlers(self.previous)
+        return self.signum
+
+
+def _without_ray_failure_signal_handler() -> Callable[[], None]:
+    """While ``ray.init`` runs, the core worker it starts in this process installs no C++ crash
+    handler (absl's, which also takes SIGTERM: it prints a stack trace, and aborts or lets an
+    alarm kill the process).  Ray's processes (raylet, workers) keep theirs.  Returns the undo."""
+    try:
+        from ray._private import ray_constants
+    except ImportError:
+        return lambda: None
+    if not hasattr(ray_constants, "RAY_DISABLE_FAILURE_SIGNAL_HANDLER"):
+        return lambda: None
+    before = ray_constants.RAY_DISABLE_FAILURE_SIGNAL_HANDLER
+    ray_constants.RAY_DISABLE_FAILURE_SIGNAL_HANDLER = True
+
+    def undo() -> None:
+        ray_constants.RAY_DISABLE_FAILURE_SIGNAL_HANDLER = before
+
+    return undo
 
 
 def _keep_our_sigterm_handler(ray: Any) -> Callable[[], None]:
@@ -360,7 +432,8 @@ def run_batch(jobs: Sequence[Job], settings: BatchSettings, options: RayOptions 
     signals = _SignalRecorder()
     try:
         if todo:
-            started_ray = connect(options)
+            started_ray = not ray.is_initialized()  # before connect: a signal on its way out still stops it
+            connect(options)
             signals.check()
             result.startup_seconds = time.perf_counter() - start
             workers, threads, note = _workers_and_threads(options, len(todo))
