@@ -105,3 +105,16 @@ def test_blend_ends_are_exact_and_the_middle_is_within_one_level_of_lerp():
     assert np.array_equal(blend(a[crop], b[crop], alpha[crop]), out[crop])
     with pytest.raises(SteadyStyleError, match="blend"):
         blend(a, b, alpha[:, :-1])
+
+
+def test_blend_writes_in_place_into_a_crop_and_into_a_layout_opencv_cannot_write():
+    from steadystyle.stabilize.masks import blend
+    a, b = images((30, 40, 3))
+    alpha = np.random.default_rng(2).random((30, 40)).astype(np.float32)
+    want = blend(a, b, alpha)
+    big = np.zeros((50, 60, 3), np.uint8)
+    big[10:40, 5:45] = a
+    crop = big[10:40, 5:45]
+    assert blend(crop, b, alpha, out=crop) is crop and np.array_equal(big[10:40, 5:45], want)
+    flipped = np.ascontiguousarray(a[::-1])[::-1]  # a negative row stride
+    assert blend(flipped, b, alpha, out=flipped) is flipped and np.array_equal(flipped, want)

@@ -426,7 +426,7 @@ class AdaptiveStabilizer:
         return alpha
 
     def _full(self, frame: np.ndarray, g: np.ndarray, stylize: Stylize, mode: str) -> np.ndarray:
-        self._out = np.array(stylize(), copy=True)
+        self._out = np.array(stylize(), copy=True, order="C")  # C order: the box blend writes into it in place
         if self._out.shape != frame.shape:
             raise SteadyStyleError(f"stylize() must return a {frame.shape} frame, got {self._out.shape}")
         self._ref, self._prev = g, g

@@ -215,7 +215,10 @@ def blend(a: np.ndarray, b: np.ndarray, alpha: np.ndarray, out: np.ndarray | Non
         return cv2.blendLinear(a, b, 1.0 - weight, weight)  # OpenCV reads row-strided views (crops) in place
     if out.shape != a.shape or out.dtype != np.uint8:
         raise SteadyStyleError(f"cannot blend into an array of shape {out.shape} ({out.dtype})")
-    result = cv2.blendLinear(a, b, 1.0 - weight, weight, dst=out)
-    if result is not out and not np.shares_memory(result, out):  # OpenCV made its own (a layout it cannot write)
+    try:
+        result = cv2.blendLinear(a, b, 1.0 - weight, weight, dst=out)
+    except cv2.error:  # a layout OpenCV cannot write into (e.g. a view with a negative or odd stride)
+        result = cv2.blendLinear(np.ascontiguousarray(a), np.ascontiguousarray(b), 1.0 - weight, weight)
+    if not np.shares_memory(result, out):
         out[...] = result
     return out
