@@ -374,3 +374,33 @@ def test_train_never_writes_a_file_it_reads(tmp_path, images):
     with pytest.raises(SteadyStyleError, match=r"the samples .*s\.samples\.jpg: is the --style-image"):
         Trainer(tiny_config(tmp_path, images, style_image=samples_named_like_style, output=tmp_path / "s.safetensors"))
     assert model.read_bytes() == kept and samples_named_like_style.read_bytes() == style.read_bytes()
+
+
+@pytest.mark.parametrize("argv, phrase", [
+    (["--image-size", "100000"], "--image-size 100000: at most 2048"),
+    (["--style-size", "1000000"], "--style-size 1000000: at most 4096"),
+    (["--batch-size", "100000"], "--batch-size 100000: at most 512"),
+])
+def test_training_sizes_beyond_their_bounds_are_one_line_before_any_work(tmp_path, images, capsys, argv, phrase):
+    """Were an OpenCV allocation traceback (image and style size) and the process killed for memory (batch)."""
+    from steadystyle.cli import main
+
+    content, style = images
+    code = main(["train", "--style-image", str(style), "--content", str(content), "-o", str(tmp_path / "m.safetensors"),
+                 "--iterations", "1", "--quiet", *argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err == f"steadystyle: error: {phrase}", err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["content", "style.png"]
+
+
+def test_a_training_larger_than_the_machines_memory_is_one_line(tmp_path, images, monkeypatch):
+    from steadystyle.train import trainer
+
+    monkeypatch.setattr(trainer, "machine_memory", lambda: 4 * 2**30)
+    Trainer(tiny_config(tmp_path, images, device="cpu", image_size=256, batch_size=8))  # ≈ 2.6 GiB: fits
+    with pytest.raises(SteadyStyleError, match=r"--batch-size 8, --image-size 512, --style-size 64: training needs "
+                                               r"about 8\.5 GiB of memory, this machine has 4\.0 GiB; lower them"):
+        Trainer(tiny_config(tmp_path, images, device="cpu", image_size=512, batch_size=8))
+    with pytest.raises(SteadyStyleError, match="about 4.5 GiB"):  # pairs: twice the images
+        Trainer(tiny_config(tmp_path, images, device="cpu", image_size=256, batch_size=8, temporal="c-fdb"))
+    assert not (tmp_path / "m.safetensors").exists()

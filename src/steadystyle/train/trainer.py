@@ -58,6 +58,32 @@ OUTPUT_GAIN = 30.0
 CFDB_PIXEL_WEIGHT = 5e-4
 
 
+#: Bounds of the training sizes (pixels, images); the memory check below applies on the CPU.
+MAX_IMAGE_SIZE = 2048
+MAX_STYLE_SIZE = 4096
+MAX_BATCH_SIZE = 512
+#: Measured on the CPU (peak RSS of 2 iterations, VGG-19): ≈ 0.5 GB, plus ≈ 4 KB per training
+#: pixel (batch × size²); the style image's forward passes take less than that per pixel.
+BASE_TRAINING_BYTES = 512 * 2**20
+TRAINING_BYTES_PER_PIXEL = 4096
+STYLE_BYTES_PER_PIXEL = 2048
+
+
+def machine_memory() -> int | None:
+    """This machine's memory in bytes (the cgroup's limit where it is lower); None if unknown."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = None
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit.isdigit():
+            total = min(total or int(limit), int(limit))
+    except OSError:
+        pass
+    return total
+
+
 @dataclass
 class TrainConfig:
     """Settings of one training run (all recorded in the output's metadata)."""
@@ -105,6 +131,7 @@ class TrainConfig:
                 raise SteadyStyleError(f"{key.replace('_', '-')} must be at least 1")
         if self.image_size % 4:
             raise SteadyStyleError("image-size must be a multiple of 4")
+        self.check_sizes()
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise SteadyStyleError(f"--lr {self.lr}: the learning rate must be a finite number above 0")
         weights = (self.content_weight, self.style_weight, self.tv_weight)
@@ -129,6 +156,28 @@ class TrainConfig:
         except OSError as exc:
             raise SteadyStyleError(f"{output}: cannot write into {folder} ({exc.strerror or exc})") from None
         self.check_paths()
+
+    def check_sizes(self) -> None:
+        """Sizes that fit, in one line before any work: --image-size ≤ :data:`MAX_IMAGE_SIZE`,
+        --style-size ≤ :data:`MAX_STYLE_SIZE`, --batch-size ≤ :data:`MAX_BATCH_SIZE`, and on the
+        CPU the memory a training takes (measured ≈ 4 KB per training pixel, VGG-19, batch 4–8 at
+        128–256 px; pairs double it) within this machine's.  (Were: an OpenCV allocation
+        traceback, or the process killed for memory.)"""
+        for option, value, most in (("--image-size", self.image_size, MAX_IMAGE_SIZE),
+                                    ("--style-size", self.style_size, MAX_STYLE_SIZE),
+                                    ("--batch-size", self.batch_size, MAX_BATCH_SIZE)):
+            if value > most:
+                raise SteadyStyleError(f"{option} {value}: at most {most}")
+        if pick_device(self.device).type != "cpu":
+            return
+        images = self.batch_size * (2 if self.temporal != "none" else 1)
+        need = (BASE_TRAINING_BYTES + TRAINING_BYTES_PER_PIXEL * images * self.image_size ** 2
+                + STYLE_BYTES_PER_PIXEL * self.style_size ** 2)
+        have = machine_memory()
+        if have and need > have:
+            raise SteadyStyleError(f"--batch-size {self.batch_size}, --image-size {self.image_size}, --style-size "
+                                   f"{self.style_size}: training needs about {need / 2**30:.1f} GiB of memory, this "
+                                   f"machine has {have / 2**30:.1f} GiB; lower them")
 
     def check_paths(self) -> None:
         """Refuse (one line) a written file that is a file the run reads, or two written files
