@@ -175,3 +175,37 @@ def test_report_files_are_written_atomically(tmp_path, monkeypatch):
         report_module.write_report(folder, data, [])
     assert (folder / "index.html").read_bytes() == old  # the previous page, byte for byte
     assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]  # no temporary left behind
+
+
+@pytest.mark.parametrize("stop_at", [1, 2])
+def test_an_interrupted_evaluate_says_what_it_kept_and_leaves_no_empty_report_folder(tmp_path, tiny_style, capsys,
+                                                                                     monkeypatch, stop_at):
+    """Stopped in the first clip: the report folder it created is gone again and the line says
+    nothing was written.  Stopped in the second: partial.json holds the first clip, and the line
+    says so (it said 'no output was written')."""
+    import steadystyle.evaluate.runner as runner
+    from steadystyle.errors import Interrupted
+
+    real, calls = runner.evaluate_clip, []
+
+    def evaluate_clip(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == stop_at:
+            raise Interrupted(15)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "evaluate_clip", evaluate_clip)
+    report = tmp_path / "new" / "report"
+    (tmp_path / "new").mkdir()
+    code = main(["evaluate", "synthetic", "synthetic", "--methods", "frame-diff", "--style", str(tiny_style),
+                 "--backend", "torch", "--device", "cpu", "--max-frames", "6", "--size", "64", "--no-faces",
+                 "--no-video", "--quiet", "--report", str(report)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 143 and len(err) == 1, err
+    if stop_at == 1:
+        assert err == ["steadystyle: interrupted; no output was written"] and list((tmp_path / "new").iterdir()) == []
+    else:
+        assert err == [f"steadystyle: evaluate interrupted; the clips measured so far are in {report}/partial.json, "
+                       f"no report was written"]
+        assert len(json.loads((report / "partial.json").read_text())["clips"]) == 1
+        assert not (report / "report.json").exists()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 DEFAULT_METHODS = "per-frame,frame-diff,flow,adaptive,steady"
 
 
@@ -81,11 +84,36 @@ def run(args) -> int:
 
         distance = StyleDistance(args.style_image)
     faces = None if args.no_faces else face_detectors()
+    made: list[Path] = []  # the folders this run creates: removed again if it stops before writing in them
     if report_dir is not None:
+        made = [d for d in (report_dir, report_dir / "videos") if not d.exists()]
         try:
             (report_dir / "videos").mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise SteadyStyleError(f"--report {report_dir}: cannot create the folder ({exc.strerror})") from None
+    try:
+        return _evaluate(args, spec, stylizer, methods, distance, faces, report_dir)
+    except KeyboardInterrupt as exc:
+        for folder in reversed(made):
+            try:
+                folder.rmdir()  # only when empty
+            except OSError:
+                pass
+        partial = report_dir / "partial.json" if report_dir is not None else None
+        if partial is None or not partial.exists():
+            raise
+        print(f"steadystyle: evaluate interrupted; the clips measured so far are in {partial}, no report was "
+              f"written", file=sys.stderr)
+        return 128 + int(getattr(exc, "signum", 2))
+
+
+def _evaluate(args, spec, stylizer, methods, distance, faces, report_dir) -> int:
+    from ..evaluate.clips import load_clip
+    from ..evaluate.report import side_by_side_video, video_name, write_report
+    from ..evaluate.runner import EVAL_SETTINGS, evaluate_clip
+    from ..evaluate.summary import markdown_tables, summarize
+    from ..stats import machine_description, write_json
+
     settings = {"style": spec.style_name, "backend": stylizer.backend, "device": spec.device,
                 "strength": spec.strength, "preserve_colors": spec.preserve_colors, "style_image": args.style_image, "max_frames": args.max_frames,
                 "width": args.size, "flow": f"OpenCV DIS preset {args.flow_preset} at the working size", **EVAL_SETTINGS}
