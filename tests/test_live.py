@@ -257,3 +257,22 @@ def test_live_bad_numbers_are_one_line(argv, message, capsys):
     assert status == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("steadystyle: error:") and message in err[0]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--duration", "1e308"], "--duration 1e+308: give 0 to 31536000 seconds (a year), or leave it out"),
+    (["--duration", "1e10"], "--duration 1e+10: give 0 to 31536000 seconds"),
+    (["--styles", "{tiny},no-such-style"], "--styles no-such-style: unknown style (shipped styles: "),
+])
+def test_live_values_that_failed_after_the_start_are_one_line_before_it(argv, message, capsys, tmp_path, tiny_style):
+    """--duration 1e308 printed a timer thread's OverflowError traceback and ran on; an unknown
+    style in --styles failed only when its key was pressed, mid-call."""
+    from steadystyle.cli import main
+
+    clip = make_clip(tmp_path / "in.mp4", frames=3, size=(32, 24))
+    record = tmp_path / "rec.mp4"
+    status = main(["live", "--input", str(clip), "--style", str(tiny_style), "--size", "32x24", "--quiet",
+                   "--record", str(record), *[a.format(tiny=tiny_style) for a in argv]])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1 and err[0].startswith(f"steadystyle: error: {message}"), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]

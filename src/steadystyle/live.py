@@ -13,6 +13,7 @@ camera that is missing or lost is a one-line error; the recording is finalized o
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterable
@@ -112,7 +113,8 @@ class EndOnError:
 def check_live_options(options: LiveOptions) -> None:
     """Every path and number of ``options`` checked before any camera, model or file is opened:
     nothing read is written (``--record``/``--stats`` vs ``--input``), the outputs are distinct
-    and writable, a camera number is ≥ 0, a recording has a size."""
+    and writable, a camera number is ≥ 0, a recording has a size, a duration fits a timer, each of
+    ``styles`` (keys 1–9) is a style."""
     if options.input is None and options.camera < 0:
         raise SteadyStyleError(f"--camera {options.camera}: camera numbers start at 0")
     if options.record and not options.size:
@@ -121,7 +123,17 @@ def check_live_options(options: LiveOptions) -> None:
         check_size(*options.size)
     if options.fit not in FIT_MODES:
         raise SteadyStyleError(f"unknown fit {options.fit!r}; choose {', '.join(FIT_MODES)}")
-    styles = {f"--styles {name}": options.spec.replace(style=name).style_file() for name in options.styles}
+    if options.duration is not None and not 0 <= options.duration <= MAX_DURATION:
+        raise SteadyStyleError(f"--duration {options.duration:g}: give 0 to {MAX_DURATION:.0f} seconds (a year), or "
+                               f"leave it out to run until stopped")
+    styles = {}
+    for name in options.styles:  # a key that would fail mid-call: one line now
+        styles[f"--styles {name}"] = path = options.spec.replace(style=name).style_file()
+        if path is None and isinstance(name, (str, os.PathLike)):
+            from .styles import style_paths
+
+            raise SteadyStyleError(f"--styles {name}: unknown style (shipped styles: {', '.join(style_paths()) or 'none'}; "
+                                   f"or give a path to a model file)")
     check_paths({"--input": options.input, "--style": options.spec.style_file()} | styles,
                 {"--record": options.record, "--stats": options.stats})
     if options.record:
@@ -135,6 +147,9 @@ def check_size(width: int, height: int) -> None:
     if not (16 <= width <= MAX_LIVE_SIDE and 16 <= height <= MAX_LIVE_SIDE):
         raise SteadyStyleError(f"size {width}x{height} is out of range: each side must be 16–{MAX_LIVE_SIDE} pixels")
 
+
+#: The longest ``--duration`` (seconds, a year): a timer cannot wait much longer than this.
+MAX_DURATION = 365 * 24 * 3600.0
 
 #: The largest live processing side (pixels): 8K; larger frames do not fit a live budget.
 MAX_LIVE_SIDE = 7680
