@@ -111,3 +111,44 @@ def test_the_input_is_named_once_in_the_refusal(tmp_path, tiny_style, capsys):
                  "--stats", str(clip)]) == 2
     err = capsys.readouterr().err
     assert f"--stats {clip}: is the input {clip}; choose another file" in err and "the the" not in err
+
+
+def test_a_frame_of_an_image_sequence_input_is_never_written_over(tmp_path, tiny_style, capsys):
+    """``stylize frames/ -o out/ --stats frames/00001.png`` replaced the first frame with JSON (the
+    folder was the read, not its frames); stylize (folder or pattern) and live --input refuse it."""
+    import cv2
+    import numpy as np
+    from steadystyle.cli import main
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in range(1, 4):
+        cv2.imwrite(str(frames / f"{i:05d}.png"), np.full((24, 32, 3), 40 * i, np.uint8))
+    before = {p.name: p.read_bytes() for p in frames.iterdir()}
+    link = tmp_path / "s.json"
+    link.symlink_to(frames / "00003.png")
+    common = ["--style", str(tiny_style), "--backend", "torch", "--device", "cpu", "--quiet"]
+    runs = [(["stylize", str(frames), "-o", f"{tmp_path}/out/", *common, "--stats", str(frames / "00001.png")],
+             "is the input frame 1 "),
+            (["stylize", str(frames / "%05d.png"), "-o", str(tmp_path / "o.mp4"), *common, "--stats", str(link)],
+             "is the input frame 3 "),
+            (["live", "--input", str(frames), "--size", "32x24", *common, "--stats", str(frames / "00002.png")],
+             "is the --input frame 2 ")]
+    for argv, phrase in runs:
+        assert main(argv) == 2, argv
+        (line,) = capsys.readouterr().err.strip().splitlines()
+        assert line.startswith("steadystyle: error: --stats ") and phrase in line, line
+    assert {p.name: p.read_bytes() for p in frames.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["frames", "s.json"]
+
+
+def test_check_paths_with_thousands_of_reads_finds_the_one_named(tmp_path):
+    (tmp_path / "x").mkdir()
+    reads = {f"frame {i}": tmp_path / f"{i:05d}.png" for i in range(5000)}
+    for path in list(reads.values())[:50]:
+        path.write_bytes(b"x")
+    check_paths(reads, {"--stats": tmp_path / "s.json"})
+    with pytest.raises(SteadyStyleError, match="is the frame 4999 "):
+        check_paths(reads, {"--stats": tmp_path / "04999.png"})
+    with pytest.raises(SteadyStyleError, match="is the frame 7 "):
+        check_paths(reads, {"-o": tmp_path / "x" / ".." / "00007.png"})

@@ -22,7 +22,7 @@ from typing import Any
 
 from .errors import SteadyStyleError
 from .loop import LoopSummary, Processor, run
-from .paths import check_paths
+from .paths import check_paths, sequence_reads
 from .spec import RunSpec
 from .sinks import Background, FileSink, Tee, VirtualCameraSink
 from .window import WindowSink
@@ -134,7 +134,7 @@ def check_live_options(options: LiveOptions) -> None:
 
             raise SteadyStyleError(f"--styles {name}: unknown style (shipped styles: {', '.join(style_paths()) or 'none'}; "
                                    f"or give a path to a model file)")
-    check_paths({"--input": options.input, "--style": options.spec.style_file()} | styles,
+    check_paths(sequence_reads("--input", options.input) | {"--style": options.spec.style_file()} | styles,
                 {"--record": options.record, "--stats": options.stats})
     if options.record:
         from .video import check_output_path

@@ -49,28 +49,71 @@ def check_writable_file(label: str, path: PathLike) -> Path:
     return p
 
 
+def _identity(path: PathLike) -> tuple[Path, tuple[int, int] | None]:
+    """(resolved path, (device, inode) when it exists): two paths name one file when either matches."""
+    norm = _norm(path)
+    try:
+        st = os.stat(norm)
+    except OSError:
+        return norm, None
+    return norm, (st.st_dev, st.st_ino)
+
+
 def check_paths(reads: Mapping[str, PathLike | None], writes: Mapping[str, PathLike | None],
                 folders: Mapping[str, PathLike | None] | None = None) -> None:
     """Refuse a plan of paths that would lose a user's file (see the module docstring).
 
     reads / writes: option label → path (None = not used).  folders: outputs that are folders
-    (checked for collisions only; their own rules are the writer's).
+    (checked for collisions only; their own rules are the writer's).  An image-sequence input's
+    frames are reads of their own (:func:`sequence_reads`).
     """
     reads = {k: v for k, v in reads.items() if v is not None}
     files = {k: v for k, v in writes.items() if v is not None}
     dirs = {k: v for k, v in (folders or {}).items() if v is not None}
     for label, path in files.items():
         check_writable_file(label, path)
+    by_name: dict[Path, tuple[str, PathLike]] = {}
+    by_inode: dict[tuple[int, int], tuple[str, PathLike]] = {}
+    for rlabel, rpath in reads.items():  # one stat per read: thousands of frames stay fast
+        norm, inode = _identity(rpath)
+        by_name.setdefault(norm, (rlabel, rpath))
+        if inode is not None:
+            by_inode.setdefault(inode, (rlabel, rpath))
     outputs = list(files.items()) + list(dirs.items())
-    for i, (label, path) in enumerate(outputs):
-        for rlabel, rpath in reads.items():
-            if same_file(path, rpath):
-                raise SteadyStyleError(f"{label} {path}: is the {rlabel} {rpath}; choose another file, "
-                                       f"nothing was written")
-        for olabel, opath in outputs[i + 1:]:
-            if same_file(path, opath):
-                raise SteadyStyleError(f"{label} and {olabel} name the same file {path}; choose two files, "
-                                       f"nothing was written")
+    seen: dict[Path, str] = {}
+    seen_inode: dict[tuple[int, int], str] = {}
+    for label, path in outputs:
+        norm, inode = _identity(path)
+        hit = by_name.get(norm) or (by_inode.get(inode) if inode is not None else None)
+        if hit is not None:
+            rlabel, rpath = hit
+            raise SteadyStyleError(f"{label} {path}: is the {rlabel} {rpath}; choose another file, "
+                                   f"nothing was written")
+        other = seen.get(norm) or (seen_inode.get(inode) if inode is not None else None)
+        if other is not None:
+            raise SteadyStyleError(f"{other} and {label} name the same file {path}; choose two files, "
+                                   f"nothing was written")
+        seen[norm] = label
+        if inode is not None:
+            seen_inode[inode] = label
 
 
-__all__ = ["same_file", "check_writable_file", "check_paths"]
+def sequence_reads(label: str, path: PathLike | None) -> dict[str, PathLike]:
+    """``{label: path}`` for :func:`check_paths`, and when ``path`` is an image sequence (a folder
+    of images, a pattern like ``frames/%05d.png``) each of its frames as ``"{label} frame N"``:
+    ``--stats frames/00001.png`` must not replace a frame the run reads."""
+    if path is None:
+        return {}
+    reads: dict[str, PathLike] = {label: path}
+    from .video.sequences import is_image_sequence, sequence_files
+
+    if is_image_sequence(path):
+        try:
+            frames = sequence_files(Path(os.path.expanduser(os.fspath(path))))
+        except (SteadyStyleError, OSError):
+            return reads  # the reader says what is wrong with it
+        reads |= {f"{label} frame {n}": frame for n, frame in enumerate(frames, 1)}
+    return reads
+
+
+__all__ = ["same_file", "check_writable_file", "check_paths", "sequence_reads"]

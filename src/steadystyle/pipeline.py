@@ -22,7 +22,7 @@ from .sinks import Background, FileSink, labelled_input_and_output
 from .sources import FileSource, Frame, ReadAhead
 from .spec import DEFAULT_METHOD, RunSpec
 from .stats import FrameLog, Progress, machine_description, summarize_ms, write_json
-from .paths import check_paths
+from .paths import check_paths, sequence_reads
 from .video import VIDEO_EXTENSIONS, check_output_path
 
 STAGES = ("decode", "stylize", "stabilize", "encode")
@@ -155,7 +155,7 @@ def stylize_video(
         info = source.info
         out = check_output_path(output, input)
         video_out = out.suffix.lower() in VIDEO_EXTENSIONS
-        check_paths({"input": input, "--style": spec.style_file()},
+        check_paths(sequence_reads("input", input) | {"--style": spec.style_file()},
                     {"-o": out if video_out else None, "--stats": stats_path},
                     folders={"-o": None if video_out else output})
         if strict and source.reader.warnings:  # known on opening: fail before any output exists
