@@ -209,3 +209,37 @@ def test_an_interrupted_evaluate_says_what_it_kept_and_leaves_no_empty_report_fo
                        f"no report was written"]
         assert len(json.loads((report / "partial.json").read_text())["clips"]) == 1
         assert not (report / "report.json").exists()
+
+
+@pytest.mark.parametrize("argv, phrase", [
+    (["--style-image", "{tmp}/notes.txt"], "--style-image {tmp}/notes.txt: not an image OpenCV can read"),
+    (["--style-image", "{tmp}/none.jpg"], "--style-image {tmp}/none.jpg: no such file"),
+    (["--size", "100000"], "--size 100000: at most 7680 pixels wide"),
+    (["--max-frames", "100000000"], "synthetic: 100000000 frames at 96×72, held 4 times for the measures, need about"),
+])
+def test_evaluate_values_that_crashed_or_ran_out_of_memory_are_one_line_before_any_work(tmp_path, tiny_style, capsys,
+                                                                                       argv, phrase):
+    """A text file as --style-image was an AttributeError traceback after the clips were measured;
+    --size 100000 got the process killed for memory; --max-frames 10⁸ built a synthetic clip frame
+    after frame until memory ran out.  No report folder is created."""
+    (tmp_path / "notes.txt").write_text("not a painting")
+    code = main(["evaluate", "synthetic", "--methods", "frame-diff", "--style", str(tiny_style), "--backend", "torch",
+                 "--device", "cpu", "--max-frames", "4", "--size", "96", "--no-faces", "--quiet",
+                 "--report", str(tmp_path / "report"), *[a.format(tmp=tmp_path) for a in argv]])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith(f"steadystyle: error: {phrase.format(tmp=tmp_path)}"), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_an_evaluate_failing_after_it_made_the_report_folder_removes_it(tmp_path, tiny_style, capsys, monkeypatch):
+    import steadystyle.evaluate.runner as runner
+
+    def broken(*args, **kwargs):
+        raise SteadyStyleError("a clip that cannot be measured")
+
+    monkeypatch.setattr(runner, "evaluate_clip", broken)
+    assert main(["evaluate", "synthetic", "--methods", "frame-diff", "--style", str(tiny_style), "--backend", "torch",
+                 "--device", "cpu", "--max-frames", "4", "--size", "96", "--no-faces", "--quiet",
+                 "--report", str(tmp_path / "report")]) == 2
+    assert capsys.readouterr().err.strip() == "steadystyle: error: a clip that cannot be measured"
+    assert list(tmp_path.iterdir()) == []

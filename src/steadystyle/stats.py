@@ -22,6 +22,21 @@ from .errors import SteadyStyleError
 from .loop import FrameResult, LoopSummary
 
 
+def machine_memory() -> int | None:
+    """This machine's memory in bytes (the cgroup's limit where it is lower); None if unknown."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = None
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit.isdigit():
+            total = min(total or int(limit), int(limit))
+    except OSError:
+        pass
+    return total
+
+
 def machine_description() -> dict[str, Any]:
     """The machine a number was measured on: platform, processor, cores, torch threads, GPU."""
     import torch

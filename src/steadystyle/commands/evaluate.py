@@ -35,6 +35,22 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
+def check_style_image(path: str) -> None:
+    """``--style-image`` must be an image OpenCV reads (one line, before any work; a text file was
+    an AttributeError traceback after the clips were read)."""
+    import cv2
+
+    from ..errors import SteadyStyleError
+    from ..video.quiet import opencv_silent
+
+    if not Path(path).is_file():
+        raise SteadyStyleError(f"--style-image {path}: no such file")
+    with opencv_silent():
+        image = cv2.imread(path)
+    if image is None:
+        raise SteadyStyleError(f"--style-image {path}: not an image OpenCV can read")
+
+
 def face_line(faces: dict) -> str:
     """``mtcnn 23/24=0.96 lm 0.051, haar 20/22=0.91`` (output/input frames with a face = rate;
     ``lm``: the median landmark distance × eye distance); ``n/a`` for a detector not available."""
@@ -66,6 +82,8 @@ def run(args) -> int:
     for item in args.inputs:  # every path is checked before any work
         if item != SYNTHETIC and not Path(item).exists():
             raise SteadyStyleError(f"{item}: no such file (or use 'synthetic')")
+    if args.style_image:
+        check_style_image(args.style_image)
     report_dir = None
     if args.report:
         reads = {f"input {item}": item for item in args.inputs if item != SYNTHETIC}
@@ -76,6 +94,10 @@ def run(args) -> int:
     methods = parse_methods(args.methods)
     if not any(m.label == "per-frame" for m in methods):
         methods.insert(0, parse_methods("per-frame")[0])  # the baseline every ratio refers to
+    from ..evaluate.clips import check_clip_memory
+
+    for item in args.inputs:  # each clip's frames, and every method's, are held while it is measured
+        check_clip_memory(item, args.max_frames, args.size, len(methods) + 2)
     spec = run_spec(args)
     stylizer = spec.stylizer()
     distance = None
@@ -93,12 +115,14 @@ def run(args) -> int:
             raise SteadyStyleError(f"--report {report_dir}: cannot create the folder ({exc.strerror})") from None
     try:
         return _evaluate(args, spec, stylizer, methods, distance, faces, report_dir)
-    except KeyboardInterrupt as exc:
+    except BaseException as exc:
         for folder in reversed(made):
             try:
                 folder.rmdir()  # only when empty
             except OSError:
                 pass
+        if not isinstance(exc, KeyboardInterrupt):
+            raise
         partial = report_dir / "partial.json" if report_dir is not None else None
         if partial is None or not partial.exists():
             raise

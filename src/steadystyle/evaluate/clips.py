@@ -27,6 +27,36 @@ def scaled_size(height: int, width: int, target_width: int) -> tuple[int, int]:
     return h, w
 
 
+#: The widest working width of ``evaluate --size`` (pixels): 8K.
+MAX_WIDTH = 7680
+
+
+def check_clip_memory(spec: str, max_frames: int, width: int, copies: int) -> None:
+    """A one-line error, before the clip is read, when its frames at ``width`` px wide times
+    ``copies`` (the input and each method's output, all held for the measures) would not fit
+    this machine's memory, or ``width`` is beyond :data:`MAX_WIDTH`.  (Were: the process killed
+    for memory, or a synthetic clip built frame after frame for 10⁸ frames.)"""
+    from ..stats import machine_memory
+
+    if width > MAX_WIDTH:
+        raise SteadyStyleError(f"--size {width}: at most {MAX_WIDTH} pixels wide")
+    if spec == SYNTHETIC:
+        (h, w), frames = scaled_size(3, 4, width), max_frames
+    else:
+        from ..video import VideoReader
+
+        with VideoReader(spec) as reader:
+            h, w = scaled_size(reader.info.height, reader.info.width, width)
+            announced = reader.info.frame_count
+        frames = min(max_frames, announced) if announced else max_frames
+    need = frames * h * w * 3 * copies
+    have = machine_memory()
+    if have and need > have // 2:
+        raise SteadyStyleError(f"{spec}: {frames} frames at {w}×{h}, held {copies} times for the measures, need about "
+                               f"{need / 2**30:.1f} GiB; this machine has {have / 2**30:.1f} GiB: lower --max-frames or "
+                               f"--size")
+
+
 def load_clip(spec: str, max_frames: int, width: int) -> Clip:
     """The first ``max_frames`` frames of a file (or ``synthetic``), ``width`` px wide."""
     if max_frames < 2:

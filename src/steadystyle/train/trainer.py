@@ -39,6 +39,7 @@ import torch
 from ..atomic import atomic_write_bytes, atomic_write_text
 from ..errors import Interrupted, SteadyStyleError
 from ..paths import check_paths
+from ..stats import machine_memory
 from ..network import VARIANTS, TransformerNet
 from ..stylizer import pick_device
 from ..weights import load_model, save_model
@@ -67,21 +68,6 @@ MAX_BATCH_SIZE = 512
 BASE_TRAINING_BYTES = 512 * 2**20
 TRAINING_BYTES_PER_PIXEL = 4096
 STYLE_BYTES_PER_PIXEL = 2048
-
-
-def machine_memory() -> int | None:
-    """This machine's memory in bytes (the cgroup's limit where it is lower); None if unknown."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        total = None
-    try:
-        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
-        if limit.isdigit():
-            total = min(total or int(limit), int(limit))
-    except OSError:
-        pass
-    return total
 
 
 @dataclass
