@@ -118,3 +118,11 @@ def test_blend_writes_in_place_into_a_crop_and_into_a_layout_opencv_cannot_write
     assert blend(crop, b, alpha, out=crop) is crop and np.array_equal(big[10:40, 5:45], want)
     flipped = np.ascontiguousarray(a[::-1])[::-1]  # a negative row stride
     assert blend(flipped, b, alpha, out=flipped) is flipped and np.array_equal(flipped, want)
+
+
+@pytest.mark.parametrize("bad", [256, 1e308, -1, float("nan")])
+def test_a_threshold_beyond_the_grey_range_is_one_line(bad):
+    from steadystyle.stabilize.masks import check_threshold
+    with pytest.raises(SteadyStyleError, match="0 to 255 grey levels"):
+        check_threshold(bad)
+    assert check_threshold(255) == 255.0 and check_threshold(0) == 0.0

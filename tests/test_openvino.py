@@ -174,3 +174,12 @@ def test_stylize_command_runs_on_openvino(tiny_style, tmp_path):
                  "--stats", str(stats)]) == 0
     data = json.loads(stats.read_text())
     assert data["backend"] == "openvino" and data["frames"] == 4 and out.stat().st_size > 0
+
+
+def test_every_openvino_stylizer_bounds_the_plugins_shape_cache():
+    """A long stream meets new crop shapes for as long as it runs: OpenVINO's default cache of 5000
+    prepared shapes grew memory with each (live and files too, not only the web call)."""
+    from steadystyle.backends.openvino import SHAPE_CACHE
+
+    stylizer = make_stylizer("scream", backend="openvino", device="cpu")
+    assert stylizer.config["CPU_RUNTIME_CACHE_CAPACITY"] == str(SHAPE_CACHE) and 0 < SHAPE_CACHE < 5000

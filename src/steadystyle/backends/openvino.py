@@ -42,6 +42,9 @@ PRECISION_ENV = "STEADYSTYLE_OPENVINO_PRECISION"
 PRECISIONS = ("auto", "bf16", "f32")
 #: Compiled full-frame shapes kept per graph (least recently used dropped first).
 CACHE_SIZE = 4
+#: Input shapes the CPU plugin keeps prepared per compiled model (OpenVINO's default, 5000, let a
+#: long stream's region crops grow memory without end; see ``steadystyle.web.memory``).
+SHAPE_CACHE = 64
 
 _CORE = None
 
@@ -132,7 +135,10 @@ class OpenVinoStylizer(RegionStylizer):
         self.max_side = check_max_side(max_side)
         self.device = "cpu"
         self.precision = resolve_precision(precision)
-        self.config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": self.precision, "PERFORMANCE_HINT": "LATENCY"}
+        # the region model meets a new crop shape every few frames for as long as a stream runs; the CPU
+        # plugin keeps what it prepared for each of up to 5000 shapes (0.25–0.75 MiB each): bounded here
+        self.config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": self.precision, "PERFORMANCE_HINT": "LATENCY",
+                                       "CPU_RUNTIME_CACHE_CAPACITY": str(SHAPE_CACHE)}
         if threads:
             self.config["INFERENCE_NUM_THREADS"] = int(threads)
         self.context = -(-receptive_radius(self.model.network.config) // 4) * 4

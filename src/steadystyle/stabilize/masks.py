@@ -47,8 +47,8 @@ def check_threshold(threshold: float) -> float:
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.integer, np.floating)):
         raise SteadyStyleError(f"threshold must be a number of grey levels (got {threshold!r})")
     value = float(threshold)
-    if not math.isfinite(value) or value < 0:
-        raise SteadyStyleError(f"threshold must be a finite number ≥ 0 grey levels (got {threshold!r})")
+    if not math.isfinite(value) or not 0 <= value <= 255:
+        raise SteadyStyleError(f"threshold must be from 0 to 255 grey levels (got {threshold!r})")
     return value
 
 
