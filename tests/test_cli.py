@@ -157,3 +157,22 @@ def test_a_parameter_of_another_method_is_refused_not_ignored(tmp_path, tiny_sty
                  "--method", "per-frame", "--erode-kernel", "3", "--quiet"])
     assert code == 2 and not (tmp_path / "o.mp4").exists()
     assert "--erode-kernel is a parameter of --method frame-diff, not of --method per-frame" in capsys.readouterr().err
+
+
+
+def test_sigterm_while_the_parser_and_commands_are_built_is_one_line_and_143():
+    """The command's handlers come before it builds its parser, which imports every command
+    (and torch: seconds); a SIGTERM then is the one interrupted line and 128 + 15, not a silent
+    death by the signal.  And importing the command itself does not import torch."""
+    code = ("import os, signal, sys\n"
+            "import steadystyle.cli as cli\n"
+            "assert 'torch' not in sys.modules, 'the command imports torch before its handlers'\n"
+            "build = cli.build_parser\n"
+            "def signalled():\n"
+            "    os.kill(os.getpid(), signal.SIGTERM)\n"
+            "    return build()\n"
+            "cli.build_parser = signalled\n"
+            "sys.exit(cli.main(['styles']))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 143, (result.returncode, result.stderr)
+    assert one_line_error(result) == "steadystyle: interrupted; no output was written" and result.stdout == ""

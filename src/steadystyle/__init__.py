@@ -13,21 +13,34 @@ Frames at the edges are H×W×3 uint8 RGB NumPy arrays; inside the network N×3�
 tensors, RGB, 0–255.
 """
 
-from .backends import make_stylizer
-from .errors import SteadyStyleError
-from .network import VARIANTS, NetworkConfig, TransformerNet
-from .loop import FrameResult, Processor, run
-from .pipeline import RunStats, stylize_video
-from .spec import DEFAULT_METHOD, RunSpec
-from .stabilize import FrameDiffParams, FrameDiffStabilizer, PerFrame, Stabilizer, make_stabilizer, method_names, register
-from .styles import list_styles, load_style
-from .stylizer import Stylizer
-from .weights import StyleModel, load_model, save_model
+import importlib
+from typing import Any
 
-__all__ = [
-    "SteadyStyleError", "VARIANTS", "NetworkConfig", "TransformerNet", "RunStats", "make_stabilizer", "stylize_video",
-    "FrameDiffParams", "FrameDiffStabilizer", "PerFrame", "Stabilizer", "method_names", "register", "FrameResult",
-    "Processor", "run", "list_styles", "load_style",
-    "Stylizer", "StyleModel", "load_model", "save_model", "RunSpec", "DEFAULT_METHOD", "make_stylizer",
-]
+#: Where each public name lives: imported on first use, so ``import steadystyle`` (and the
+#: ``steadystyle`` command, which installs its signal handlers first) does not wait for torch.
+_NAMES = {
+    "make_stylizer": "backends", "SteadyStyleError": "errors", "VARIANTS": "network", "NetworkConfig": "network",
+    "TransformerNet": "network", "FrameResult": "loop", "Processor": "loop", "run": "loop", "RunStats": "pipeline",
+    "stylize_video": "pipeline", "DEFAULT_METHOD": "spec", "RunSpec": "spec", "FrameDiffParams": "stabilize",
+    "FrameDiffStabilizer": "stabilize", "PerFrame": "stabilize", "Stabilizer": "stabilize",
+    "make_stabilizer": "stabilize", "method_names": "stabilize", "register": "stabilize", "list_styles": "styles",
+    "load_style": "styles", "Stylizer": "stylizer", "StyleModel": "weights", "load_model": "weights",
+    "save_model": "weights",
+}
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str) -> Any:
+    module = _NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'steadystyle' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_NAMES))
+
+
 __version__ = "0.1.0"

@@ -78,10 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     import signal
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    args.argv = argv
-    previous = _raise_on_signals()
+    previous = _raise_on_signals()  # first: building the parser imports the commands (torch, seconds)
     try:
+        args = build_parser().parse_args(argv)
+        args.argv = argv
         return args.run(args)
     except SteadyStyleError as exc:
         print(f"steadystyle: error: {exc}", file=sys.stderr)
