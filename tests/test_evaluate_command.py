@@ -243,3 +243,26 @@ def test_an_evaluate_failing_after_it_made_the_report_folder_removes_it(tmp_path
                  "--report", str(tmp_path / "report")]) == 2
     assert capsys.readouterr().err.strip() == "steadystyle: error: a clip that cannot be measured"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_two_clips_of_one_name_keep_their_own_video_and_curves(tmp_path, tiny_style):
+    """a/x.mp4 and b/x.mp4 wrote the same videos/x.mp4 and curves file: the second replaced the first."""
+    from helpers import make_clip
+
+    from steadystyle.commands.evaluate import clip_labels
+
+    assert clip_labels(["a/x.mp4", "b/x.mp4", "x.mp4 (2)", "synthetic", "c/a b.mp4", "d/a_b.mp4"]) == [
+        "x.mp4", "x.mp4 (2)", "x.mp4 (2) (2)", "synthetic", "a b.mp4", "a_b.mp4 (2)"]
+    for folder, size in (("a", (64, 48)), ("b", (80, 48))):
+        (tmp_path / folder).mkdir()
+        make_clip(tmp_path / folder / "x.mp4", frames=4, size=size)
+    report = tmp_path / "report"
+    code = main(["evaluate", str(tmp_path / "a" / "x.mp4"), str(tmp_path / "b" / "x.mp4"), "--methods", "frame-diff",
+                 "--style", str(tiny_style), "--max-frames", "4", "--size", "64", "--report", str(report), "--quiet",
+                 "--no-faces"])
+    assert code == 0
+    data = json.loads((report / "report.json").read_text())
+    assert [c["clip"] for c in data["clips"]] == ["x.mp4", "x.mp4 (2)"]
+    videos = sorted(p.name for p in (report / "videos").iterdir())
+    curves = sorted(p.name for p in report.glob("curves_*.png"))
+    assert len(videos) == 2 and len(curves) == 2, (videos, curves)

@@ -89,8 +89,7 @@ def run(args) -> int:
         reads = {f"input {item}": item for item in args.inputs if item != SYNTHETIC}
         reads |= {"--style-image": args.style_image} if args.style_image else {}
         reads |= {"--style": run_spec(args).style_file()}
-        report_dir = check_report_paths(args.report, reads,
-                                        [SYNTHETIC if i == SYNTHETIC else Path(i).name for i in args.inputs])
+        report_dir = check_report_paths(args.report, reads, clip_labels(args.inputs))
     methods = parse_methods(args.methods)
     if not any(m.label == "per-frame" for m in methods):
         methods.insert(0, parse_methods("per-frame")[0])  # the baseline every ratio refers to
@@ -153,8 +152,9 @@ def _evaluate(args, spec, stylizer, methods, distance, faces, report_dir) -> int
                             for m in methods},
                 "machine": machine_description(), "summary": summarize(clips), "clips": clips}
 
-    for item in args.inputs:
+    for item, label in zip(args.inputs, clip_labels(args.inputs)):
         clip = load_clip(item, args.max_frames, args.size)
+        clip.name = label  # unique in this run: its video and curves are named after it
         result, outputs = evaluate_clip(clip, spec, methods, args.flow_preset, distance, stylizer=stylizer,
                                         faces=faces, face_every=args.face_every)
         clips.append(result)
@@ -184,3 +184,23 @@ def _evaluate(args, spec, stylizer, methods, distance, faces, report_dir) -> int
     if report_dir is not None:
         print(f"evaluate: report in {report_dir}/index.html")
     return 0
+
+
+def clip_labels(inputs: list[str]) -> list[str]:
+    """The name each input is reported (and its video and curves written) under: the file name,
+    or — where two inputs share it (``a/x.mp4``, ``b/x.mp4``) — a name with a number added
+    (``x.mp4``, ``x.mp4 (2)``), so no clip's files replace another's."""
+    from ..evaluate.clips import SYNTHETIC
+    from ..evaluate.report import video_name
+
+    labels: list[str] = []
+    files: set[str] = set()  # as written: names that differ only in characters a file name drops collide too
+    for item in inputs:
+        base = SYNTHETIC if item == SYNTHETIC else Path(item).name
+        label, k = base, 1
+        while label in labels or video_name(label) in files:
+            k += 1
+            label = f"{base} ({k})"
+        labels.append(label)
+        files.add(video_name(label))
+    return labels
