@@ -63,6 +63,7 @@ import numpy as np
 
 from ..errors import SteadyStyleError
 from ..frames import check_frame
+from ..geometry import grow
 from .base import Box, Stylize, register
 from .masks import MAX_KERNEL, blend, check_bounded, close_mask, grey_level
 
@@ -175,9 +176,7 @@ def alpha_box(alpha: np.ndarray, context_px: int) -> Box | None:
     ys, xs = np.nonzero(alpha.max(axis=1) > 0)[0], np.nonzero(alpha.max(axis=0) > 0)[0]
     if ys.size == 0:
         return None
-    h, w = alpha.shape
-    return Box(max(0, int(ys[0]) - context_px), min(h, int(ys[-1]) + 1 + context_px),
-               max(0, int(xs[0]) - context_px), min(w, int(xs[-1]) + 1 + context_px))
+    return grow(Box(int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1), context_px, *alpha.shape)
 
 
 @dataclass(frozen=True)
@@ -218,16 +217,13 @@ class MaskGrid:
         return self.shrink(mask.astype(np.float32)) >= 0.5
 
     def frame_box(self, box: Box, margin_px: int) -> Box:
-        """A grid :class:`Box` in frame px, grown by one cell (bilinear α reaches that far) and by
-        ``margin_px``, clipped to the frame."""
-        if self.identity:
-            return Box(max(0, box.y0 - margin_px), min(self.height, box.y1 + margin_px),
-                       max(0, box.x0 - margin_px), min(self.width, box.x1 + margin_px))
-        sy, sx = self.height / self.grid_h, self.width / self.grid_w
-        return Box(max(0, int(np.floor((box.y0 - 1) * sy)) - margin_px),
-                   min(self.height, int(np.ceil((box.y1 + 1) * sy)) + margin_px),
-                   max(0, int(np.floor((box.x0 - 1) * sx)) - margin_px),
-                   min(self.width, int(np.ceil((box.x1 + 1) * sx)) + margin_px))
+        """A grid :class:`Box` in frame px — on a coarser grid grown by one cell (bilinear α reaches
+        that far) — and by ``margin_px``, clipped to the frame."""
+        if not self.identity:
+            sy, sx = self.height / self.grid_h, self.width / self.grid_w
+            box = Box(int(np.floor((box.y0 - 1) * sy)), int(np.ceil((box.y1 + 1) * sy)),
+                      int(np.floor((box.x0 - 1) * sx)), int(np.ceil((box.x1 + 1) * sx)))
+        return grow(box, margin_px, self.height, self.width)
 
     def expand(self, alpha: np.ndarray, box: Box | None = None) -> np.ndarray:
         """Grid α (grid_h×grid_w float32) at the frame px of ``box`` (None = the whole frame),
@@ -398,9 +394,10 @@ class AdaptiveStabilizer:
             background = close_mask((~changed).astype(np.uint8))
             region = background == 0
         else:
-            specks = int(round(p.min_region_px * k * k)) if p.min_region_px > 0 else 0
-            group = int(round(p.group_px * k)) if p.group_px > 0 else 0
-            region = group_regions(drop_specks(changed, specks), max(group, 1 if p.group_px > 0 else 0))
+            # px sizes on the grid: an area by k², a distance by k; a size asked for stays ≥ 1 cell
+            specks = max(1, round(p.min_region_px * k * k)) if p.min_region_px > 0 else 0
+            group = max(1, round(p.group_px * k)) if p.group_px > 0 else 0
+            region = group_regions(drop_specks(changed, specks), group)
         if self._person is not None:
             person = self._person_mask(frame)
             both = person | self._prev_person if self._prev_person is not None else person

@@ -32,6 +32,10 @@ import ctypes
 import ctypes.util
 import logging
 
+# Input shapes OpenVINO's CPU plugin keeps prepared per compiled model (its default: 5000): the
+# backend's own bound, which every OpenVINO stylizer starts with.
+from ..backends.openvino import SHAPE_CACHE
+
 log = logging.getLogger("steadystyle.serve")
 
 #: glibc's ``mallopt`` parameter numbers (malloc.h).
@@ -39,10 +43,6 @@ M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 #: The threshold pinned: glibc's default, 128 KiB (every picture buffer of a call is above it).
 MMAP_THRESHOLD = 128 * 1024
-#: Input shapes OpenVINO's CPU plugin keeps prepared per compiled model (its default: 5000); the
-#: backend's own bound, which every OpenVINO stylizer now starts with.
-from ..backends.openvino import SHAPE_CACHE  # noqa: E402
-
 _pinned = False
 
 
