@@ -164,3 +164,29 @@ def test_cuda_fp16_channels_last_matches_cpu_fp32(tiny_style):
 def test_fp16_on_the_cpu_is_refused(tiny_style):
     with pytest.raises(SteadyStyleError, match="fp16 needs a CUDA device"):
         Stylizer(tiny_style, device="cpu", precision="fp16")
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx", "openvino"])
+def test_statistics_are_recorded_every_few_full_passes_and_always_for_a_new_size(tiny_style, backend):
+    from steadystyle.backends import REGISTRY
+    from steadystyle.backends.base import RECORD_EVERY
+
+    if not REGISTRY[backend].available():
+        pytest.skip(f"{backend} not installed")
+    stylizer = make_stylizer(tiny_style, backend=backend, device="cpu")
+    frames = [photo_like(40, 56, seed=s) for s in range(2 * RECORD_EVERY + 1)]
+    stylizer(frames[0])
+    assert stylizer.region_stats is None  # nobody asked for statistics: plain passes only
+    stylizer.track_stats = True
+    recorded = []
+    for frame in frames:
+        before = stylizer.region_stats
+        stylizer(frame)
+        recorded.append(stylizer.region_stats is not before)
+    assert recorded == ([True] + [False] * (RECORD_EVERY - 1)) * 2 + [True]
+    stylizer(photo_like(44, 60, seed=99))  # another frame size: its statistics are recorded at once
+    assert stylizer.region_stats.size == (44, 60)
+    stylizer.record_every = 1
+    before = stylizer.region_stats
+    stylizer(frames[0])
+    assert stylizer.region_stats is not before and stylizer.region_stats.size == (40, 56)

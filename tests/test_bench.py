@@ -101,7 +101,7 @@ def test_bench_builds_through_the_one_factory_and_measures_each_part(tiny_style,
 
     monkeypatch.setattr(spec_module, "make_stylizer", counting)
     warned: list[str] = []
-    config = BenchConfig(sizes=((64, 48),), variants=("light",), backends=("torch", "torch:bf16", "openvino:int8"),
+    config = BenchConfig(sizes=((64, 48),), variants=("light",), backends=("torch", "torch:bf16", "openvino:int4"),
                          passes=4, warmup=1, methods=("per-frame", "frame-diff", DEFAULT_METHOD),
                          method_sizes=((64, 48),), method_backend="torch", frames=12, repeats=2,
                          live_sizes=((64, 48),), live_backends=("torch",), live_seconds=0.8, file_seconds=0.4,
@@ -114,7 +114,7 @@ def test_bench_builds_through_the_one_factory_and_measures_each_part(tiny_style,
     assert row["precision"] == "fp32" and row["floor_ms"] == result["floor"]["floor_ms"]["light 64x48"]["fp32"] > 0
     assert row["gflop"] == pytest.approx(network_flops(TransformerNet(VARIANTS["light"]), 48, 64) / 1e9, abs=1e-3)
     assert any("torch:bf16 skipped: " in n and "only openvino takes a precision" in n for n in result["notes"])
-    assert any(n.startswith("openvino:int8 skipped: ") for n in result["notes"])
+    assert any(n.startswith("openvino:int4 skipped: ") for n in result["notes"])
     # too few passes, frames: warned, in the JSON, the callback and the Markdown
     assert any(w.startswith("--passes 4") for w in result["warnings"]) and warned[:len(result["warnings"])]
     table = markdown(result)

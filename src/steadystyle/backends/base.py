@@ -29,6 +29,13 @@ from ..geometry import Box, box_within, context_box
 #: frame runs as a full-frame pass instead: it costs about the same and refreshes the statistics.
 REGION_FULL_FRACTION = 0.7
 
+#: While region passes are in use, every this many full-frame passes one records the statistics
+#: (the ``record`` graph, 1.6–1.8× a plain pass on OpenVINO, whose plain graph fuses the norms);
+#: the others run plain.  Region passes freeze statistics at most this many full passes old —
+#: at 30 fps a tenth of a second of a call, where they drift far less than between the full
+#: passes themselves.
+RECORD_EVERY = 4
+
 #: The smallest ``max_side`` (pixels) any backend accepts.
 MIN_MAX_SIDE = 16
 #: Frames whose shorter side is below this (pixels) run the network scaled up to it and are
@@ -122,8 +129,8 @@ class RegionStylizer:
     """The region half of every backend, written once.
 
     Subclasses set ``name``, ``backend``, ``device``, ``max_side`` and ``context`` and implement
-    ``__call__`` (full frames) and :meth:`_frozen`.  Their full-frame pass must call
-    :meth:`_record` with the statistics of an unscaled frame while :attr:`track_stats` is on.
+    ``__call__`` (full frames) and :meth:`_frozen`.  Their full-frame pass of an unscaled frame
+    asks :meth:`_record_now` and, when it says so, calls :meth:`_record` with the statistics.
     """
 
     name: str
@@ -134,12 +141,27 @@ class RegionStylizer:
     def __init__(self) -> None:
         self.track_stats = False
         self.region_stats: RegionStats | None = None
+        self.record_every = RECORD_EVERY
+        self._plain_since = 0
+
+    def _record_now(self, size: tuple[int, int]) -> bool:
+        """Whether the full-frame pass of an unscaled H×W ``size`` frame about to run records
+        statistics: while tracked, when none fit this size or :attr:`record_every` full passes
+        have run since the last recording (counts this pass otherwise)."""
+        if not self.track_stats:
+            return False
+        stats = self.region_stats
+        if stats is None or stats.size != (int(size[0]), int(size[1])) or self._plain_since + 1 >= self.record_every:
+            return True
+        self._plain_since += 1
+        return False
 
     def synchronize(self) -> None:
         """Wait for the device to finish queued work (for honest timings); a no-op by default."""
 
     def _record(self, size: tuple[int, int], values: Any) -> None:
         self.region_stats = RegionStats((int(size[0]), int(size[1])), values)
+        self._plain_since = 0
 
     def _frozen(self, crop: np.ndarray, stats: Any) -> np.ndarray:
         """The network on a crop (h×w×3 uint8) with frozen ``stats`` → h×w×3 float32 0–255."""
@@ -166,5 +188,5 @@ class RegionStylizer:
         return np.rint(np.clip(y, 0, 255)).astype(np.uint8)
 
 
-__all__ = ["Stylizer", "RegionStylizer", "RegionStats", "REGION_FULL_FRACTION", "MIN_MAX_SIDE", "DEFAULT_MAX_SIDE", "working_size",
+__all__ = ["Stylizer", "RegionStylizer", "RegionStats", "REGION_FULL_FRACTION", "RECORD_EVERY", "MIN_MAX_SIDE", "DEFAULT_MAX_SIDE", "working_size",
            "check_max_side", "check_region", "region_crop"]

@@ -275,9 +275,9 @@ class OnnxStylizer(RegionStylizer):
     def _run_full(self, image: np.ndarray) -> np.ndarray:
         """H×W×3 uint8 → stylized H×W×3 float32 (unrounded), recording statistics when tracked."""
         h, w = image.shape[:2]
-        fetch = None if self.track_stats else ["output"]
-        outs = self.session.run(fetch, {"input": self._to_input(image)})
-        if self.track_stats:
+        record = self._record_now((h, w))
+        outs = self.session.run(None if record else ["output"], {"input": self._to_input(image)})
+        if record:
             self._record((h, w), outs[1])
         return outs[0][0, :, :h, :w].transpose(1, 2, 0)
 

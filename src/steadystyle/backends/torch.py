@@ -138,7 +138,7 @@ class TorchStylizer(RegionStylizer):
         x = batch if (wh, ww) == (h, w) else F.interpolate(batch, size=(wh, ww), mode="area")
         x = self._prepare(pad_to_4(x))
         try:
-            if self.track_stats and n == 1 and (wh, ww) == (h, w):
+            if n == 1 and (wh, ww) == (h, w) and self._record_now((h, w)):
                 y, stats = self._net.forward_recording(x)
                 self._record((h, w), stats)
             else:

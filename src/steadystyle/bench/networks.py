@@ -35,7 +35,7 @@ def _precision(name: str, precision: str) -> Iterator[None]:
         yield
         return
     if name != "openvino":
-        raise SteadyStyleError(f"backend {name}:{precision}: only openvino takes a precision (openvino:bf16, openvino:f32)")
+        raise SteadyStyleError(f"backend {name}:{precision}: only openvino takes a precision (openvino:bf16, openvino:f32, openvino:int8)")
     from ..backends.openvino import PRECISION_ENV
 
     old = os.environ.get(PRECISION_ENV)
@@ -86,6 +86,7 @@ def time_interleaved(stylizers: dict[str, Any], frames: list[np.ndarray], passes
     this one's first timed pass.  ``record``: with statistics tracking on."""
     for stylizer in stylizers.values():
         stylizer.track_stats = record
+        stylizer.record_every = 1  # record mode: every pass records
         stylizer.region_stats = None
         for i in range(warmup):
             stylizer(frames[i % len(frames)])
