@@ -13,7 +13,9 @@ given a pre/post-processing stage inside the graph, so NumPy does no per-pixel w
 
 Precision: ``bf16`` (OpenVINO's ``INFERENCE_PRECISION_HINT``) where the CPU lists ``BF16`` in
 ``OPTIMIZATION_CAPABILITIES``, else ``f32``; ``precision=`` or ``$STEADYSTYLE_OPENVINO_PRECISION``
-(``auto``, ``bf16``, ``f32``) chooses.  Always ``PERFORMANCE_HINT=LATENCY`` (batch 1, one stream).
+(``auto``, ``bf16``, ``f32``, ``int8``) chooses.  ``int8`` (opt-in, never ``auto``'s choice) runs
+the graphs quantized by :mod:`steadystyle.backends.int8` (needs NNCF).
+Always ``PERFORMANCE_HINT=LATENCY`` (batch 1, one stream).
 
 Shapes: full frames run on a model compiled for their exact H×W (static shapes measured ~8 %
 faster than a dynamic model here), kept in a small LRU (:data:`CACHE_SIZE` shapes per graph); a
@@ -37,9 +39,9 @@ from ..weights import StyleModel
 from .base import RegionStylizer, check_max_side, working_size
 from .torch import load_model
 
-#: Environment variable choosing the inference precision (``auto``, ``bf16``, ``f32``).
+#: Environment variable choosing the inference precision (``auto``, ``bf16``, ``f32``, ``int8``).
 PRECISION_ENV = "STEADYSTYLE_OPENVINO_PRECISION"
-PRECISIONS = ("auto", "bf16", "f32")
+PRECISIONS = ("auto", "bf16", "f32", "int8")
 #: Compiled full-frame shapes kept per graph (least recently used dropped first).
 CACHE_SIZE = 4
 #: Input shapes the CPU plugin keeps prepared per compiled model (OpenVINO's default, 5000, let a
@@ -71,6 +73,8 @@ def resolve_precision(precision: str | None = None) -> str:
     if precision not in PRECISIONS:
         raise SteadyStyleError(f"unknown OpenVINO precision {precision!r} (from ${PRECISION_ENV} or precision=); "
                                f"choose {', '.join(PRECISIONS)}")
+    if precision == "int8":
+        return precision
     if precision == "auto":
         return "bf16" if cpu_supports_bf16() else "f32"
     if precision == "bf16" and not cpu_supports_bf16():
@@ -137,7 +141,12 @@ class OpenVinoStylizer(RegionStylizer):
         self.precision = resolve_precision(precision)
         # the region model meets a new crop shape every few frames for as long as a stream runs; the CPU
         # plugin keeps what it prepared for each of up to 5000 shapes (0.25–0.75 MiB each): bounded here
-        self.config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": self.precision, "PERFORMANCE_HINT": "LATENCY",
+        if self.precision == "int8":
+            from .int8 import nncf_module
+
+            nncf_module()  # a missing NNCF is one line now, not at the first frame
+        hint = "f32" if self.precision == "int8" else self.precision  # int8: what stays float runs f32
+        self.config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": hint, "PERFORMANCE_HINT": "LATENCY",
                                        "CPU_RUNTIME_CACHE_CAPACITY": str(SHAPE_CACHE)}
         if threads:
             self.config["INFERENCE_NUM_THREADS"] = int(threads)
@@ -151,15 +160,26 @@ class OpenVinoStylizer(RegionStylizer):
         return self.model.name
 
     def _graph(self, graph: str):
-        """The ``openvino.Model`` of ``graph`` with uint8 I/O (read once)."""
+        """The ``openvino.Model`` of ``graph`` with uint8 I/O (read once; quantized for int8)."""
         if graph not in self._graphs:
-            import openvino as ov
+            model = self._float_graph(graph)
+            if self.precision == "int8" and graph != "record":  # record: quantized it ran 4× plain int8
+                from .int8 import quantize
+                from .onnx import cached_graph
 
-            from .onnx import cached_graph
-
-            model = core().read_model(model=cached_graph(self.model, graph), weights=ov.Tensor(np.empty(0, np.uint8)))
-            self._graphs[graph] = _with_uint8_io(model, graph)
+                record = self._float_graph("record") if graph == "frozen" else None
+                model = quantize(model, graph, cached_graph(self.model, graph), record)
+            self._graphs[graph] = model
         return self._graphs[graph]
+
+    def _float_graph(self, graph: str):
+        """``graph`` with uint8 I/O, not quantized (calibrates the int8 ``frozen`` graph)."""
+        import openvino as ov
+
+        from .onnx import cached_graph
+
+        data = cached_graph(self.model, graph)
+        return _with_uint8_io(core().read_model(model=data, weights=ov.Tensor(np.empty(0, np.uint8))), graph)
 
     def _request(self, graph: str, shape: tuple[int, int] | None):
         """An infer request for ``graph`` compiled for padded input H×W ``shape`` (None: dynamic)."""
@@ -172,7 +192,10 @@ class OpenVinoStylizer(RegionStylizer):
         if shape is not None:
             model = model.clone()
             model.reshape({"input": [1, shape[0], shape[1], 3]})
-        request = core().compile_model(model, "CPU", self.config).create_infer_request()
+        config = self.config
+        if self.precision == "int8" and graph == "record":  # the float graph, at the CPU's best float
+            config = config | {"INFERENCE_PRECISION_HINT": resolve_precision("auto")}
+        request = core().compile_model(model, "CPU", config).create_infer_request()
         self._compiled[key] = request
         static = [k for k in self._compiled if k[0] == graph and k[1] is not None]
         if len(static) > CACHE_SIZE:
@@ -200,7 +223,7 @@ class OpenVinoStylizer(RegionStylizer):
         h, w = image.shape[:2]
         wh, ww = working_size(h, w, self.max_side)
         if (wh, ww) == (h, w):
-            return self._run_full(image, self.track_stats)
+            return self._run_full(image, self._record_now((h, w)))
         small = cv2.resize(image, (ww, wh), interpolation=cv2.INTER_AREA)
         y = self._run_full(small, False)  # statistics of a rescaled frame do not fit crops
         return cv2.resize(y, (w, h), interpolation=cv2.INTER_LINEAR)
