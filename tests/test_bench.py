@@ -54,6 +54,29 @@ def test_network_rows_interleave_backends_in_blocks_and_rank_them():
     assert [name for name, stats in log if stats] == plain  # the record mode: statistics tracking on
 
 
+def test_an_int8_network_is_not_held_against_the_fp32_floor():
+    int8, f32 = Sleeper("int8", 1.0, []), Sleeper("f32", 1.0, [])
+    int8.precision, f32.precision = "int8", "f32"
+    rows = network_rows({"openvino:int8": int8, "openvino:f32": f32}, (8, 8), [np.zeros((8, 8, 3), np.uint8)],
+                        passes=BLOCK, warmup=1, floors={"fp32": 0.5, "bf16": 0.25}, flops=10 ** 9, modes=("plain",))
+    by = {r["backend"]: r for r in rows}
+    assert by["openvino:int8"]["precision"] == "int8" and by["openvino:int8"]["floor_ms"] is None
+    assert by["openvino:int8"]["x_floor"] is None
+    assert by["openvino:f32"]["precision"] == "fp32" and by["openvino:f32"]["floor_ms"] == 0.5
+
+
+def test_the_live_table_names_the_precision_asked_for():
+    row = {"size": [320, 240], "input_fps": 30.0, "backend": "openvino", "asked_backend": "openvino:int8",
+           "method": "adaptive", "delivered_fps": 26.1, "latency_ms": {"p50": 40, "p95": 45, "max": 60},
+           "frame_interval_ms": 33.3, "network_ms": {"median_ms": 9.0}, "stabilize_ms": {"median_ms": 1.0},
+           "dropped_at_capture": 3, "frames": 150}
+    plain = dict(row, asked_backend="openvino")
+    from steadystyle.bench.report import _live
+
+    int8_line, plain_line = _live({"live": [row]})[-1], _live({"live": [plain]})[-1]
+    assert "| openvino:int8 | adaptive |" in int8_line and "| openvino | adaptive |" in plain_line
+
+
 def test_flops_are_counted_from_the_layer_shapes():
     def by_hand(config, h, w):  # 2·Cin·Cout·k²·Ho·Wo per convolution, from the architecture
         c1, c2, c3 = config.channels

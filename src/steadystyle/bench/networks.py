@@ -63,9 +63,10 @@ def build(style: Any, label: str, device: str):
 
 
 def precision_of(stylizer) -> str:
-    """The arithmetic a stylizer's network runs in: ``bf16``, ``fp16`` or ``fp32``."""
+    """The arithmetic a stylizer's network runs in: ``int8``, ``bf16``, ``fp16`` or ``fp32`` (int8 has
+    no floor: no int8 peak is measured, so its rows show none rather than the fp32 one)."""
     precision = getattr(stylizer, "precision", None)
-    if precision in ("bf16", "f32", "fp32", "fp16"):
+    if precision in ("int8", "bf16", "f32", "fp32", "fp16"):
         return "fp32" if precision == "f32" else precision
     return "fp16" if getattr(stylizer, "half", False) else "fp32"
 
