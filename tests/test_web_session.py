@@ -163,6 +163,69 @@ def test_calls_sharing_a_style_keep_their_own_region_statistics(tiny_style):
     assert np.abs(region.astype(int) - own.astype(int)).mean() < 2  # A's region pass matches A's full frame
 
 
+def _openvino_installed() -> bool:
+    from steadystyle.backends import REGISTRY
+
+    return REGISTRY["openvino"].available()
+
+
+@pytest.mark.skipif(not _openvino_installed(), reason="openvino not installed")
+def test_openvino_calls_sharing_a_style_own_their_infer_requests(tiny_style, monkeypatch):
+    """Compiled models are shared by the calls of one style (OpenVINO's compiled models are
+    thread-safe), infer requests are not: each call's view has its own, so two calls' region
+    passes in two threads at once give what each gives alone."""
+    from steadystyle.backends import openvino as ov_backend
+    from steadystyle.backends.openvino import OpenVinoStylizer
+    from steadystyle.geometry import Box
+    from steadystyle.web.stylizers import stream_view
+
+    real_core, compiled = ov_backend.core(), []
+
+    class CountingCore:
+        def compile_model(self, model, *args):
+            compiled.append(model.input("input").get_partial_shape().to_string())
+            return real_core.compile_model(model, *args)
+
+        def __getattr__(self, name):
+            return getattr(real_core, name)
+
+    monkeypatch.setattr(ov_backend, "core", lambda: CountingCore())
+    shared = OpenVinoStylizer(tiny_style, precision="f32")
+    a, b = stream_view(shared), stream_view(shared)
+    rng = np.random.default_rng(1)
+    images = [rng.integers(0, 255, (240, 320, 3), dtype=np.uint8) for _ in range(2)]
+    boxes = [[Box(10 + 2 * i, 40 + 3 * i, 12 + i, 50 + 2 * i) for i in range(12)],
+             [Box(120 + i, 160 + 2 * i, 200 + 3 * i, 250 + i) for i in range(12)]]  # crop shapes differ each pass
+    views = (a, b)
+    for view, image, box in zip(views, images, boxes):
+        view.stylize_region(image, box[0])  # a full pass: records this call's statistics
+        view.stylize_region(image, box[1])  # a region pass through the frozen graph
+    assert a._request("frozen", None) is not b._request("frozen", None)
+    assert a._request("frozen", None) is not shared._request("frozen", None)
+    assert len(compiled) == 2, compiled  # the record and frozen graphs, compiled once for both calls
+    assert ("frozen", None) in a.compiled_shapes()  # the region passes below really run on crops
+    serial = [[view.stylize_region(image, box) for box in bs] for view, image, bs in zip(views, images, boxes)]
+
+    results: list = [None, None]
+    start = threading.Barrier(2)
+
+    def run(i: int) -> None:
+        start.wait()
+        results[i] = [[views[i].stylize_region(images[i], box) for box in boxes[i]] for _ in range(10)]
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for i in range(2):
+        assert results[i] is not None, f"call {i} raised"
+        for rerun in results[i]:
+            for got, want in zip(rerun, serial[i]):
+                np.testing.assert_array_equal(got, want)
+    assert len(compiled) == 2
+
+
 def test_a_long_call_keeps_a_bounded_log_with_true_totals():
     from steadystyle.loop import FrameResult
     from steadystyle.sources import Frame

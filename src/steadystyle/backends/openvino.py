@@ -21,11 +21,16 @@ Shapes: full frames run on a model compiled for their exact H×W (static shapes 
 faster than a dynamic model here), kept in a small LRU (:data:`CACHE_SIZE` shapes per graph); a
 new size costs one compile (~0.1–0.2 s for the light network).  Region crops change size every
 frame, so they run on one model compiled with dynamic H and W.
+
+Threads: compiled models are shared by a stylizer and every :meth:`~OpenVinoStylizer.view` of it
+(OpenVINO's compiled models are thread-safe); infer requests are not, so each view creates and
+keeps its own.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -104,6 +109,36 @@ def _with_uint8_io(model, graph: str):
     return ppp.build()
 
 
+class _CompiledModels:
+    """Compiled models by (graph, padded H×W or None for dynamic), shared by a stylizer and its
+    views; at most :data:`CACHE_SIZE` static shapes per graph (least recently used dropped first).
+    Thread-safe: two views missing the same key at once may both compile it (the later one is kept)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._models: OrderedDict[tuple, Any] = OrderedDict()
+
+    def get(self, key: tuple, compile_model) -> Any:
+        """The compiled model for ``key``; ``compile_model()`` makes it on a miss (outside the lock)."""
+        with self._lock:
+            model = self._models.get(key)
+            if model is not None:
+                self._models.move_to_end(key)
+                return model
+        model = compile_model()
+        with self._lock:
+            self._models[key] = model
+            _drop_oldest_static(self._models, key[0])
+        return model
+
+
+def _drop_oldest_static(cache: OrderedDict, graph: str) -> None:
+    """Drop ``cache``'s least recently used static shapes of ``graph`` beyond :data:`CACHE_SIZE`."""
+    static = [k for k in cache if k[0] == graph and k[1] is not None]
+    for key in static[:max(0, len(static) - CACHE_SIZE)]:
+        del cache[key]
+
+
 def _pad_to_4(image: np.ndarray) -> np.ndarray:
     """H×W×3 uint8 padded at the bottom/right to multiples of 4 (reflect; edge when too small),
     C-contiguous, as 1×H'×W'×3."""
@@ -152,15 +187,25 @@ class OpenVinoStylizer(RegionStylizer):
             self.config["INFERENCE_NUM_THREADS"] = int(threads)
         self.context = -(-receptive_radius(self.model.network.config) // 4) * 4
         self._graphs: dict[str, Any] = {}
-        self._compiled: OrderedDict[tuple, Any] = OrderedDict()
+        self._graphs_lock = threading.Lock()
+        self._compiled = _CompiledModels()  # shared with every view
+        self._requests: OrderedDict[tuple, Any] = OrderedDict()  # this stylizer's (or view's) own
         self._graph("plain")  # export (or read from the cache) now: errors surface at construction
 
     @property
     def name(self) -> str:
         return self.model.name
 
+    def _own_pass_state(self) -> None:
+        """A view's own infer requests (they are not thread-safe); the compiled models stay shared."""
+        self._requests = OrderedDict()
+
     def _graph(self, graph: str):
         """The ``openvino.Model`` of ``graph`` with uint8 I/O (read once; quantized for int8)."""
+        with self._graphs_lock:  # shared by the views: read (and quantized) once
+            return self._graph_locked(graph)
+
+    def _graph_locked(self, graph: str):
         if graph not in self._graphs:
             model = self._float_graph(graph)
             if self.precision == "int8" and graph != "record":  # record: quantized it ran 4× plain int8
@@ -182,29 +227,33 @@ class OpenVinoStylizer(RegionStylizer):
         return _with_uint8_io(core().read_model(model=data, weights=ov.Tensor(np.empty(0, np.uint8))), graph)
 
     def _request(self, graph: str, shape: tuple[int, int] | None):
-        """An infer request for ``graph`` compiled for padded input H×W ``shape`` (None: dynamic)."""
+        """This stylizer's (or view's) infer request for ``graph`` compiled for padded input H×W
+        ``shape`` (None: dynamic), on the compiled model shared with the other views."""
         key = (graph, shape)
-        request = self._compiled.get(key)
+        request = self._requests.get(key)
         if request is not None:
-            self._compiled.move_to_end(key)
+            self._requests.move_to_end(key)
             return request
-        model = self._graph(graph)
+        request = self._compiled.get(key, lambda: self._compile(graph, shape)).create_infer_request()
+        self._requests[key] = request
+        _drop_oldest_static(self._requests, graph)
+        return request
+
+    def _compile(self, graph: str, shape: tuple[int, int] | None):
+        """``graph`` compiled for padded input H×W ``shape`` (None: dynamic)."""
+        with self._graphs_lock:  # a private copy: views may compile the same graph at once
+            model = self._graph_locked(graph).clone()
         if shape is not None:
-            model = model.clone()
             model.reshape({"input": [1, shape[0], shape[1], 3]})
         config = self.config
         if self.precision == "int8" and graph == "record":  # the float graph, at the CPU's best float
             config = config | {"INFERENCE_PRECISION_HINT": resolve_precision("auto")}
-        request = core().compile_model(model, "CPU", config).create_infer_request()
-        self._compiled[key] = request
-        static = [k for k in self._compiled if k[0] == graph and k[1] is not None]
-        if len(static) > CACHE_SIZE:
-            del self._compiled[static[0]]
-        return request
+        return core().compile_model(model, "CPU", config)
 
     def compiled_shapes(self) -> list[tuple[str, tuple[int, int] | None]]:
-        """(graph, padded H×W or None for dynamic) of every compiled model held, oldest first."""
-        return list(self._compiled)
+        """(graph, padded H×W or None for dynamic) of every infer request this stylizer (or view)
+        holds, least recently used first."""
+        return list(self._requests)
 
     def _run_full(self, image: np.ndarray, record: bool) -> np.ndarray:
         """H×W×3 uint8 → stylized H×W×3 uint8; records the statistics when ``record``."""

@@ -73,10 +73,12 @@ class StylizerCache:
 
 def stream_view(stylizer: Stylizer) -> Stylizer:
     """A view of ``stylizer`` for one stream: the same network and weights (nothing is loaded
-    again), but its own region-pass state — the instance-norm statistics a region pass freezes
-    (``region_stats``) come from this stream's own last full frame, never from another call's.
-    A shallow copy: attributes the view assigns (statistics, flags, lazily made sessions) are
-    its own."""
+    again), but its own per-pass state — the instance-norm statistics a region pass freezes
+    (``region_stats``) come from this stream's own last full frame, never from another call's,
+    and OpenVINO's infer requests (not thread-safe) are its own (see ``RegionStylizer.view``).
+    A stylizer without ``view`` gets a shallow copy: attributes the copy assigns are its own."""
+    if hasattr(stylizer, "view"):
+        return stylizer.view()
     view = copy.copy(stylizer)
     if hasattr(view, "region_stats"):
         view.region_stats = None
