@@ -133,26 +133,43 @@ def test_a_calls_python_memory_does_not_grow_with_its_frames():
     assert grown < 8 * 1024, [str(d) for d in diff[:5]]
 
 
-class _Built:
-    """A stylizer as a backend builds it: its backend name and its compile settings."""
-
-    def __init__(self, backend: str) -> None:
-        self.backend = backend
-        self.config: dict = {}
-
-
-def test_the_servers_stylizers_keep_a_bounded_openvino_shape_cache(monkeypatch):
-    from steadystyle.web import memory
+def _servers_openvino_stylizer():
+    """The stylizer a server builds for ``scream`` on OpenVINO (as a call would get it)."""
     from steadystyle.web.config import ServerConfig
     from steadystyle.web.server import CallServer
 
-    backend = {"name": "openvino"}
-    monkeypatch.setattr(RunSpec, "stylizer", lambda self: _Built(backend["name"]))
-    server = CallServer(ServerConfig(styles=["scream"]))
-    built = server.stylizers.build("scream")
-    assert built.config == {"CPU_RUNTIME_CACHE_CAPACITY": str(memory.SHAPE_CACHE)}
-    backend["name"] = "torch"
-    assert server.stylizers.build("scream").config == {}  # other backends untouched
+    spec = RunSpec(style="scream", backend="openvino", device="cpu")
+    server = CallServer(ServerConfig(spec=spec, styles=["scream"]))
+    return server.stylizers.get_blocking("scream", timeout=300)
+
+
+def test_the_servers_openvino_models_are_compiled_with_a_bounded_shape_cache(monkeypatch):
+    """The server adds nothing: every model its stylizers compile (full frames and the dynamic
+    region model) is asked to keep at most the backend's bound of prepared shapes, not OpenVINO's 5000."""
+    pytest.importorskip("openvino")
+    from steadystyle.backends import openvino as ov_backend
+    from steadystyle.backends.openvino import SHAPE_CACHE
+    from steadystyle.geometry import Box
+
+    real_core, asked = ov_backend.core(), []
+
+    class Core:
+        def compile_model(self, model, device, config):
+            asked.append((model.input("input").get_partial_shape().is_dynamic, dict(config)))
+            return real_core.compile_model(model, device, config)
+
+        def __getattr__(self, name):
+            return getattr(real_core, name)
+
+    monkeypatch.setattr(ov_backend, "core", lambda: Core())
+    stylizer = _servers_openvino_stylizer()
+    assert stylizer.backend == "openvino"
+    image = np.random.default_rng(0).integers(0, 256, (240, 320, 3), np.uint8)
+    stylizer.stylize_region(image, Box(60, 100, 100, 150))  # a full pass recording statistics
+    stylizer.stylize_region(image, Box(60, 100, 100, 150))  # a region pass: the dynamic model
+    assert {dynamic for dynamic, _ in asked} == {False, True}
+    assert all(config["CPU_RUNTIME_CACHE_CAPACITY"] == str(SHAPE_CACHE) for _, config in asked), asked
+    assert 0 < SHAPE_CACHE < 5000
 
 
 def test_an_openvino_region_model_holds_at_most_the_bounded_shapes():
@@ -161,10 +178,10 @@ def test_an_openvino_region_model_holds_at_most_the_bounded_shapes():
     OpenVINO's default, which keeps 5000, +112 MiB: about 0.75 MiB a shape)."""
     pytest.importorskip("openvino")
     from steadystyle.geometry import Box
-    from steadystyle.web.memory import SHAPE_CACHE, bound_shape_cache
+    from steadystyle.backends.openvino import SHAPE_CACHE
     from steadystyle.web.trend import rss_mib
 
-    stylizer = bound_shape_cache(RunSpec(style="scream", backend="openvino", device="cpu").stylizer())
+    stylizer = _servers_openvino_stylizer()
     image = np.random.default_rng(0).integers(0, 256, (240, 320, 3), np.uint8)
     stylizer.track_stats = True
     stylizer(image)  # the statistics the region passes freeze

@@ -1,4 +1,4 @@
-"""A long call's memory stays flat (#23): two settings the server applies itself.
+"""A long call's memory stays flat (#23): what keeps it so, and the one setting the server applies.
 
 Found with the soak (``python -m steadystyle.web.latency``, docs/web-call.md) and glibc's
 ``mallinfo2`` sampled beside the server's resident memory, while the Python objects stayed as
@@ -14,14 +14,15 @@ many (within 0.8 %; the per-call log and deques are bounded):
    long-lived small blocks, leaving holes that are never given back.  In a 3-min soak at 320×240
    the heaps' free bytes rose 37 → 57 MiB; with the threshold pinned (``mallopt``, glibc's own
    128 KiB, which also switches the dynamic rise off) they stayed at 7–10 MiB.
-2. **OpenVINO's per-shape cache** (:func:`bound_shape_cache`).  Region crops run on one model
-   compiled with dynamic H×W; the CPU plugin keeps what it prepared for each input shape it has
-   seen in a cache of ``CPU_RUNTIME_CACHE_CAPACITY`` shapes, 5000 by default — measured 0.25 to
-   0.75 MiB a shape for crops of a 320×240 frame, 0.6 MiB at 640×480 (593 crop shapes: +360 MiB).
-   A call meets new crop sizes for as long as it runs, so memory rose with every new one; the
-   server compiles its stylizers with a cache of :data:`SHAPE_CACHE` shapes (the same 593 shapes:
-   +51 MiB by the 200th, +4 MiB over the other 393).  A shape that fell out costs one preparation
-   again, as a new shape always did.
+2. **OpenVINO's per-shape cache**.  Region crops run on one model compiled with dynamic H×W;
+   the CPU plugin keeps what it prepared for each input shape it has seen in a cache of
+   ``CPU_RUNTIME_CACHE_CAPACITY`` shapes, 5000 by default — measured 0.25 to 0.75 MiB a shape
+   for crops of a 320×240 frame, 0.6 MiB at 640×480 (593 crop shapes: +360 MiB).  A call meets
+   new crop sizes for as long as it runs, so memory rose with every new one.  Every OpenVINO
+   stylizer (the server's, live's and files' alike) is built with a cache of
+   :data:`~steadystyle.backends.openvino.SHAPE_CACHE` shapes (the same 593 shapes: +51 MiB by
+   the 200th, +4 MiB over the other 393), so the server sets nothing here.  A shape that fell out
+   costs one preparation again, as a new shape always did.
 
 Not glibc (macOS, musl): the first does nothing; the second applies to OpenVINO stylizers only.
 """
@@ -31,10 +32,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
-
-# Input shapes OpenVINO's CPU plugin keeps prepared per compiled model (its default: 5000): the
-# backend's own bound, which every OpenVINO stylizer starts with.
-from ..backends.openvino import SHAPE_CACHE
 
 log = logging.getLogger("steadystyle.serve")
 
@@ -75,13 +72,4 @@ def pin_mmap_threshold(threshold: int = MMAP_THRESHOLD) -> bool:
     return ok
 
 
-def bound_shape_cache(stylizer: object, shapes: int = SHAPE_CACHE) -> object:
-    """``stylizer``, its OpenVINO models (compiled from now on) keeping at most ``shapes`` input
-    shapes prepared; any other backend is returned as it is."""
-    config = getattr(stylizer, "config", None)
-    if getattr(stylizer, "backend", None) == "openvino" and isinstance(config, dict):
-        config["CPU_RUNTIME_CACHE_CAPACITY"] = str(int(shapes))
-    return stylizer
-
-
-__all__ = ["pin_mmap_threshold", "bound_shape_cache", "SHAPE_CACHE", "MMAP_THRESHOLD", "M_MMAP_THRESHOLD", "M_TRIM_THRESHOLD"]
+__all__ = ["pin_mmap_threshold", "MMAP_THRESHOLD", "M_MMAP_THRESHOLD", "M_TRIM_THRESHOLD"]

@@ -40,7 +40,7 @@ from .config import (MAX_CONTROL_BYTES, MAX_OFFER_BYTES, BadRequest, ServerConfi
                      faces_available, loads_strict, parse_json)
 from .ice import gather_on, ice_policy, keep_candidates
 from .origin import check_origin
-from .memory import bound_shape_cache, pin_mmap_threshold
+from .memory import pin_mmap_threshold
 from .session import CallSession, StylizedTrack
 from .stylizers import StylizerCache
 
@@ -62,14 +62,14 @@ class CallServer:
     slow step, and gives it back if it fails.
 
     So that a long call's memory stays flat (:mod:`steadystyle.web.memory`, docs/web-call.md),
-    creating one pins the C allocator's mmap threshold, and its stylizers are built with a
-    bounded OpenVINO shape cache.
+    creating one pins the C allocator's mmap threshold (its OpenVINO stylizers bound their shape
+    cache themselves).
     """
 
     def __init__(self, config: ServerConfig) -> None:
         pin_mmap_threshold()  # before any stylizer or call allocates: picture buffers mmapped, given back whole
         self.config = config
-        self.stylizers = StylizerCache(lambda name: bound_shape_cache(config.spec_for(name).stylizer()))
+        self.stylizers = StylizerCache(lambda name: config.spec_for(name).stylizer())
         self.sessions: dict[str, CallSession] = {}
         self._reserved: set[str] = set()
         self.ice = ice_policy(config.host, config.ice_peers)
