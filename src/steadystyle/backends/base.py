@@ -140,25 +140,24 @@ class RegionStylizer:
     context: int
 
     def __init__(self) -> None:
+        self.record_every = RECORD_EVERY
+        self._new_pass_state()
+
+    def _new_pass_state(self) -> None:
+        """Start this stylizer's per-pass state afresh: no statistics, tracking off, the record
+        cadence at its start.  Backends with more mutable per-pass state (OpenVINO: its infer
+        requests, not thread-safe) extend it."""
         self.track_stats = False
         self.region_stats: RegionStats | None = None
-        self.record_every = RECORD_EVERY
         self._plain_since = 0
 
     def view(self):
         """A view of this stylizer for one stream: the same network, weights and compiled models
-        (nothing is loaded again), but its own per-pass state, so views may run in different
-        threads at once — statistics (:attr:`region_stats`, tracking, the record cadence) and
-        whatever a backend's :meth:`_own_pass_state` renews (OpenVINO: its infer requests)."""
+        (nothing is loaded again), but its own per-pass state (:meth:`_new_pass_state`), so
+        views may run in different threads at once."""
         view = copy.copy(self)
-        view.track_stats = False
-        view.region_stats = None
-        view._plain_since = 0
-        view._own_pass_state()
+        view._new_pass_state()
         return view
-
-    def _own_pass_state(self) -> None:
-        """Give a fresh :meth:`view` its own copies of the backend's mutable per-pass state (none here)."""
 
     def _record_now(self, size: tuple[int, int]) -> bool:
         """Whether the full-frame pass of an unscaled H×W ``size`` frame about to run records

@@ -174,13 +174,13 @@ class OpenVinoStylizer(RegionStylizer):
         self.max_side = check_max_side(max_side)
         self.device = "cpu"
         self.precision = resolve_precision(precision)
-        # the region model meets a new crop shape every few frames for as long as a stream runs; the CPU
-        # plugin keeps what it prepared for each of up to 5000 shapes (0.25–0.75 MiB each): bounded here
         if self.precision == "int8":
             from .int8 import nncf_module
 
             nncf_module()  # a missing NNCF is one line now, not at the first frame
         hint = "f32" if self.precision == "int8" else self.precision  # int8: what stays float runs f32
+        # the region model meets a new crop shape every few frames for as long as a stream runs; the CPU
+        # plugin keeps what it prepared for each of up to 5000 shapes (0.25–0.75 MiB each): bounded here
         self.config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": hint, "PERFORMANCE_HINT": "LATENCY",
                                        "CPU_RUNTIME_CACHE_CAPACITY": str(SHAPE_CACHE)}
         if threads:
@@ -189,16 +189,17 @@ class OpenVinoStylizer(RegionStylizer):
         self._graphs: dict[str, Any] = {}
         self._graphs_lock = threading.Lock()
         self._compiled = _CompiledModels()  # shared with every view
-        self._requests: OrderedDict[tuple, Any] = OrderedDict()  # this stylizer's (or view's) own
         self._graph("plain")  # export (or read from the cache) now: errors surface at construction
 
     @property
     def name(self) -> str:
         return self.model.name
 
-    def _own_pass_state(self) -> None:
-        """A view's own infer requests (they are not thread-safe); the compiled models stay shared."""
-        self._requests = OrderedDict()
+    def _new_pass_state(self) -> None:
+        """Also this stylizer's (or view's) own infer requests (they are not thread-safe); the
+        compiled models stay shared."""
+        super()._new_pass_state()
+        self._requests: OrderedDict[tuple, Any] = OrderedDict()
 
     def _graph(self, graph: str):
         """The ``openvino.Model`` of ``graph`` with uint8 I/O (read once; quantized for int8)."""
