@@ -21,6 +21,7 @@ from web_helpers import (Flicker, ServerThread, SlowIdentity, coded_image, decod
 from steadystyle.spec import RunSpec  # noqa: E402
 from steadystyle.stats import percentiles  # noqa: E402
 from steadystyle.web.server import MAX_OFFER_BYTES, CallServer, ServerConfig  # noqa: E402
+from steadystyle.web.trend import slope_per_minute  # noqa: E402
 
 
 def config_for(styles: dict, **kw) -> ServerConfig:
@@ -388,9 +389,15 @@ def test_latency_does_not_grow_behind_a_slow_style():
         samples, memory, stats = asyncio.run(main())
     first = percentiles([ms for t, ms in samples if 2.0 <= t < 2.0 + window])["p95"]
     last = percentiles([ms for t, ms in samples if t >= duration - window])["p95"]
-    print(f"latency p95 first {window:.0f} s {first} ms, last {window:.0f} s {last} ms; "
-          f"rss {memory[2]:.0f} → {memory[-1]:.0f} MB; server {stats}")
-    assert abs(last - first) <= 0.2 * first, (first, last)
+    settled = [(t, ms) for t, ms in samples if t >= 2.0]
+    growth = slope_per_minute(settled) / 60.0 * (duration - 2.0)  # ms over the run, least squares
+    typical = percentiles([ms for _, ms in settled])["p50"]
+    print(f"latency p95 first {window:.0f} s {first} ms, last {window:.0f} s {last} ms; fitted growth {growth:.0f} ms "
+          f"over {duration - 2.0:.0f} s (median {typical} ms); rss {memory[2]:.0f} → {memory[-1]:.0f} MB; server {stats}")
+    # a queue behind the slow style grows latency by ~2.7 s every second; the p95 of a 3-s window
+    # (about 25 frames at 8 fps) moves by one 120-ms style step on its own, so the trend is fitted
+    # over every frame after the warm-up
+    assert abs(growth) <= 0.2 * typical, (growth, typical, first, last)
     assert memory[-1] - memory[2] < 20, memory
     assert stats["dropped"] > stats["processed"], "the slow style must actually be slower than the camera"
 
