@@ -241,3 +241,79 @@ def test_a_long_call_keeps_a_bounded_log_with_true_totals():
     count, network = log.recent(since=log.done[-1] - 0.095)  # the last 10 frames
     assert count == 10 and sorted(set(network)) == [0.0, 5.0] and network.count(5.0) == 5
     assert log.delivered_fps() == pytest.approx(100.0)
+
+
+def test_the_track_sends_each_stylized_picture_once_without_waiting_for_the_next_camera_frame():
+    """The outgoing track sends a picture as soon as the worker painted it, and only once: one
+    camera frame and no other gives one sent frame (the old track waited for the next camera
+    frame's arrival, which never came here); then a style slower than the 30-fps camera sends one
+    frame per picture it made, never a repeat (the old track sent the newest picture again at
+    every arrival: VP8 encode here and decode in the browser for nothing), stamped with the pts
+    of the camera frame it was painted from."""
+    from aiortc.mediastreams import MediaStreamError
+
+    from web_helpers import decode_index
+    from steadystyle.web.session import StylizedTrack
+
+    def camera_picture(index: int) -> VideoFrame:  # full size: decode_index reads it back
+        frame = VideoFrame.from_ndarray(coded_image(index), format="rgb24")
+        frame.pts, frame.time_base = index * 3000, fractions.Fraction(1, 90000)
+        return frame
+
+    controls = {"style": "slow", "method": "per-frame", "strength": 1.0, "preserve_colors": False, "size": "320x240"}
+
+    async def main() -> tuple:
+        session = CallSession("t", NoPeer(), RunSpec(style="slow", method="per-frame"), SlowIdentity(0.1, "slow"),
+                              controls)
+        session.time_base = fractions.Fraction(1, 90000)
+        track = StylizedTrack(session)
+        session.start()
+        session.frames.put(Arrival(camera_picture(0), time.perf_counter(), 0.0))
+        first = await asyncio.wait_for(track.recv(), 10)  # no second camera frame is ever put
+        sent: list = []
+        stop = asyncio.Event()
+
+        async def camera() -> None:
+            start = time.perf_counter()
+            for index in range(1, 31):  # 1 s at 30 fps, ~3 × the style's rate
+                session.frames.put(Arrival(camera_picture(index), time.perf_counter(), index / 30))
+                await asyncio.sleep(max(0.0, start + index / 30 - time.perf_counter()))
+            while session.frames.delivered + session.frames.dropped < 31:  # the last frame taken ...
+                await asyncio.sleep(0.01)
+            while session.sink.count < session.frames.delivered:  # ... and painted
+                await asyncio.sleep(0.01)
+            stop.set()
+
+        async def receive() -> None:
+            while True:
+                getting = asyncio.ensure_future(track.recv())
+                stopping = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({getting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if getting.done():
+                    sent.append(getting.result())
+                    stopping.cancel()
+                    continue
+                try:  # a picture painted just before the stop still comes out
+                    sent.append(await asyncio.wait_for(getting, 0.5))
+                except asyncio.TimeoutError:
+                    pass
+                return
+
+        await asyncio.gather(camera(), receive())
+        processed = session.log.total
+        await session.close()
+        try:
+            await asyncio.wait_for(track.recv(), 5)
+            ended = False
+        except MediaStreamError:
+            ended = True
+        return first, sent, processed, session.sent, ended
+
+    first, sent, processed, counted, ended = asyncio.run(main())
+    assert decode_index(first.to_ndarray(format="rgb24")) == 0 and first.pts == 0
+    indices = [decode_index(f.to_ndarray(format="rgb24")) for f in sent]
+    assert indices == sorted(set(indices)), indices  # no picture twice, in camera order
+    assert [f.pts for f in sent] == [3000 * i for i in indices]  # the painted camera frame's pts
+    assert 1 + len(sent) == processed == counted, (len(sent), processed, counted)
+    assert 3 <= len(sent) <= 20, indices  # the slow style made far fewer pictures than the 30 frames
+    assert ended

@@ -13,8 +13,11 @@ Per peer connection (:class:`CallSession`):
   (bounded: :class:`CallLog`).
   Control changes are queued and applied by the worker between two frames, so a control never
   waits on a running network pass and no call ever waits on another;
-- an output track (:class:`StylizedTrack`) that, each time a camera frame arrives, returns the
-  newest stylized picture stamped with that camera frame's pts — one fixed size per track;
+- an output track (:class:`StylizedTrack`) that sends each stylized picture once, as soon as the
+  worker has it (woken through the event loop), stamped with the pts of the camera frame it was
+  painted from — one fixed size per track.  A picture is never sent twice: a style slower than
+  the camera costs VP8 encoding (here) and decoding (in the browser) only for the pictures it
+  makes, and a picture does not wait for the next camera frame to leave;
 - a :class:`~aiortc.contrib.media.MediaBlackhole` consuming any audio track (aiortc #554).
 
 When the loop fails (a stylizer error), the call ends: ``on_failure`` is scheduled on the event
@@ -92,13 +95,19 @@ class CallLog(FrameLog):
 class NewestResult:
     """The loop's sink for a call: keeps the newest output, scaled to the track's fixed size.
 
-    ``newest()`` → (H×W×3 uint8 picture, capture time of its camera frame, frame index) or None.
+    ``newest()`` → (H×W×3 uint8 picture, capture time of its camera frame, frame index) or None;
+    ``latest()`` → (results written so far, that picture, its camera frame's presentation time s)
+    or None.  ``notify`` (any thread's callable, or None) is called after each write and at the
+    end, from the writing thread.
     """
 
-    def __init__(self, size: tuple[int, int]) -> None:
+    def __init__(self, size: tuple[int, int], notify: Callable[[], None] | None = None) -> None:
         self.size = size  # (width, height) of the outgoing track
+        self.notify = notify
         self._lock = threading.Lock()
         self._newest: tuple[np.ndarray, float, int] | None = None
+        self._time = 0.0
+        self.count = 0  # results written
         self.ended = False
 
     def write(self, result: FrameResult) -> None:
@@ -108,16 +117,31 @@ class NewestResult:
             out = resize_image(out, w, h)
         with self._lock:
             self._newest = (out, result.frame.captured, result.frame.index)
+            self._time = result.frame.time
+            self.count += 1
+        self._notify()
 
     def newest(self) -> tuple[np.ndarray, float, int] | None:
         with self._lock:
             return self._newest
 
+    def latest(self) -> tuple[int, np.ndarray, float, float] | None:
+        with self._lock:
+            if self._newest is None:
+                return None
+            return self.count, self._newest[0], self._newest[1], self._time
+
+    def _notify(self) -> None:
+        if self.notify is not None:
+            self.notify()
+
     def close(self) -> None:
         self.ended = True
+        self._notify()
 
     def abort(self) -> None:
         self.ended = True
+        self._notify()
 
     def clear(self) -> None:
         with self._lock:
@@ -142,8 +166,11 @@ class CallSession:
         self.processor = spec.processor(stylizer=stream_view(stylizer))
         self.controls = dict(controls)
         self.work_size = parse_size(controls["size"], (controls["size"],))
+        self._event_loop = asyncio.get_running_loop()
+        self._result = asyncio.Event()  # set (on the event loop) when the worker wrote a result
         self.frames = Newest()  # fed by the reader task
-        self.sink = NewestResult(self.work_size)  # the track's size is fixed for its life (aiortc #24)
+        # the track's size is fixed for its life (aiortc #24)
+        self.sink = NewestResult(self.work_size, notify=self._wake_sender)
         self.log = CallLog()
         self.summary: LoopSummary | None = None
         self.closed = False
@@ -154,14 +181,12 @@ class CallSession:
         self.blackhole: MediaBlackhole | None = None
         self.tasks: list[asyncio.Task] = []
         self.on_failure = on_failure
-        self._event_loop = asyncio.get_running_loop()
         self._changes: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
         self._wanted_style = controls["style"]
         self._worker = threading.Thread(target=self._work, name=f"steadystyle-call-{sid}", daemon=True)
-        # pacing of the output track and statistics of the track ends (event loop only)
+        # statistics of the track ends (event loop only)
         self.arrivals = 0
         self.input_ended = False
-        self._arrival = asyncio.Event()
         self.pts: int = 0
         self.time_base: Any = None
         self.sent = 0
@@ -180,21 +205,31 @@ class CallSession:
                 self.frames.put(Arrival(picture, now, t))
                 self._arrived_at.append(now)
                 self.arrivals += 1
-                self._arrival.set()
         except MediaStreamError:
             pass
         finally:
             self.input_ended = True
-            self._arrival.set()
+            self._result.set()
 
-    async def next_arrival(self, seen: int) -> int:
-        """Wait until a camera frame newer than arrival number ``seen`` came in."""
-        while self.arrivals <= seen:
-            if self.input_ended or self.closed:
+    def _wake_sender(self) -> None:
+        """The sink's ``notify`` (worker thread): wake :meth:`next_result` on the event loop."""
+        try:
+            self._event_loop.call_soon_threadsafe(self._result.set)
+        except RuntimeError:  # the event loop is closed (server shut down)
+            pass
+
+    async def next_result(self, seen: int) -> tuple[int, np.ndarray, float, float]:
+        """Wait until the worker wrote a result after result number ``seen``; returns the newest
+        (its number, picture, capture time, camera presentation time s).  Raises
+        :class:`~aiortc.mediastreams.MediaStreamError` once the call or its camera ended."""
+        while True:
+            latest = self.sink.latest()
+            if latest is not None and latest[0] > seen:
+                return latest
+            if self.input_ended or self.closed or self.sink.ended:
                 raise MediaStreamError
-            self._arrival.clear()
-            await self._arrival.wait()
-        return self.arrivals
+            self._result.clear()
+            await self._result.wait()
 
     @property
     def dropped(self) -> int:
@@ -319,7 +354,7 @@ class CallSession:
             return
         self.closed = True
         self.frames.close()  # the loop ends after the frame it is on
-        self._arrival.set()
+        self._result.set()
         current = asyncio.current_task()
         for task in self.tasks:
             if task is not current:
@@ -337,8 +372,9 @@ class CallSession:
 
 
 class StylizedTrack(MediaStreamTrack):
-    """The outgoing video: at each camera frame's arrival, the newest stylized picture stamped
-    with that frame's pts (so a slow network repeats a picture instead of queueing frames)."""
+    """The outgoing video: each stylized picture once, as soon as the worker wrote it, stamped with
+    the pts of the camera frame it was painted from (a slow style sends fewer pictures; none is
+    repeated and none is queued: a picture overtaken before the encoder asked is skipped)."""
 
     kind = "video"
 
@@ -346,21 +382,19 @@ class StylizedTrack(MediaStreamTrack):
         super().__init__()
         self.session = session
         self._seen = 0
+        self._pts = -1
 
     async def recv(self) -> VideoFrame:
         s = self.session
-        while True:
-            if self.readyState != "live":
-                raise MediaStreamError
-            self._seen = await s.next_arrival(self._seen)
-            result = s.newest_result()
-            if result is None:
-                continue  # nothing stylized yet: wait for the next camera frame
-            image, captured, _ = result
-            frame = VideoFrame.from_ndarray(image, format="rgb24")
-            frame.pts, frame.time_base = s.pts, s.time_base
-            s.record_sent(captured)
-            return frame
+        if self.readyState != "live":
+            raise MediaStreamError
+        self._seen, image, captured, t = await s.next_result(self._seen)
+        frame = VideoFrame.from_ndarray(image, format="rgb24")
+        pts = int(round(t / s.time_base)) if s.time_base else s.pts
+        self._pts = max(pts, self._pts + 1)  # strictly increasing, whatever the camera's stamps
+        frame.pts, frame.time_base = self._pts, s.time_base
+        s.record_sent(captured)
+        return frame
 
 
 __all__ = ["CallSession", "StylizedTrack", "NewestResult", "CallLog", "Arrival"]
