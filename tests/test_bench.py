@@ -8,11 +8,13 @@ import time
 import numpy as np
 import pytest
 
+
 from steadystyle.bench import BenchConfig, markdown, run_bench
 from steadystyle.bench.adequacy import MIN_FRAMES, MIN_PASSES, MIN_REPEATS, MIN_WARMUP, noise_warnings, settings_warnings
 from steadystyle.bench.floor import gemm_peak, network_flops
 from steadystyle.bench.networks import BLOCK, network_rows
 from steadystyle.cli import main
+from steadystyle.face import default_face_detail
 from steadystyle.network import VARIANTS, TransformerNet
 from steadystyle.spec import DEFAULT_METHOD
 
@@ -148,6 +150,7 @@ def test_bench_builds_through_the_one_factory_and_measures_each_part(tiny_style,
     assert all(r["ratio_to_per_frame"] > 0 and len(r["runs_ms_per_frame"]) == 2 for r in result["rows"])
     live = result["live"][0]
     assert live["method"] == DEFAULT_METHOD and live["input_fps"] == 30 and live["latency_ms"]["p95"] is not None
+    assert live["face_detail"] == default_face_detail()  # live's own default, face detector included
     assert live["frames"] >= 1 and "delivered fps" in table
     assert result["file"][0]["frames"] == 10 and result["file"][0]["threaded_ms_per_frame"] > 0
     assert result["machine"]["cpu_model"] and result["machine"]["load_average_end"] is not None

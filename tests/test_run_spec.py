@@ -60,6 +60,21 @@ def test_every_entry_point_defaults_to_the_one_method():
         assert run_spec(args).method == RunSpec().method == DEFAULT_METHOD
 
 
+def test_every_command_starts_at_the_same_face_detail(monkeypatch):
+    """Files, batch, evaluate, live and serve: one face-detail default (on with the face models,
+    off without them), so a file and a call of the same clip keep the same face."""
+    import steadystyle.facedetect as facedetect
+    from steadystyle.face import DEFAULT_FACE_DETAIL
+
+    commands = (["stylize", "in.mp4", "-o", "out.mp4"], ["batch", "in.mp4", "-o", "out"], ["evaluate", "in.mp4"],
+                ["live"], ["serve"])
+    for available, expected in ((True, DEFAULT_FACE_DETAIL), (False, 0.0)):
+        monkeypatch.setattr(facedetect, "detector_available", lambda: available)
+        parser = build_parser()
+        for argv in commands:
+            assert run_spec(parser.parse_args(argv)).face_detail == expected, argv
+
+
 def test_the_cli_options_become_the_spec():
     args = build_parser().parse_args(["stylize", "a.mp4", "-o", "b.mp4", "--style", "udnie", "--backend", "torch",
                                       "--method", "frame-diff", "--threshold", "3", "--strength", "0.5",

@@ -31,7 +31,7 @@ from .geometry import Box
 __all__ = ["FaceDetail", "FaceTracker", "face_mask", "check_face_detail", "default_face_detail", "DEFAULT_FACE_DETAIL"]
 
 #: The face detail a call starts with (``--face-detail``; see docs/faces.md for the measurement).
-DEFAULT_FACE_DETAIL = 0.8
+DEFAULT_FACE_DETAIL = 0.9
 
 #: A detector: H×W×3 uint8 RGB → list of (x0, y0, x1, y1) face boxes in that image's pixels.
 _SUBPIXEL_BITS = 4

@@ -55,8 +55,8 @@ def _methods(result: dict[str, Any]) -> list[str]:
 
 def _live(result: dict[str, Any]) -> list[str]:
     lines = ["", "### Live (`live --input`, defaults)", "",
-             "| size | clip fps | backend | method | delivered fps | latency p50 / p95 / max (ms) | p95 ÷ frame interval | "
-             "network ms | stabilizer ms | dropped |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "| size | clip fps | backend | method | face detail | delivered fps | latency p50 / p95 / max (ms) | p95 ÷ frame interval | "
+             "network ms | stabilizer ms | dropped |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in result["live"]:
         lat = r["latency_ms"]
         p95 = lat.get("p95")
@@ -64,7 +64,7 @@ def _live(result: dict[str, Any]) -> list[str]:
         asked = r.get("asked_backend", "")
         backend = asked if ":" in asked else r["backend"]  # openvino:int8 names the precision; plain names what ran
         lines.append(f"| {r['size'][0]}×{r['size'][1]} | {r['input_fps']} | {backend} | {r['method']} | "
-                     f"{r['delivered_fps']:.1f} | {lat['p50']} / {p95} / {lat['max']} | {ratio} | "
+                     f"{r.get('face_detail', 0.0):g} | {r['delivered_fps']:.1f} | {lat['p50']} / {p95} / {lat['max']} | {ratio} | "
                      f"{r['network_ms']['median_ms']} | {r['stabilize_ms']['median_ms']} | {r['dropped_at_capture']} of "
                      f"{r['frames'] + r['dropped_at_capture']} |")
     return lines

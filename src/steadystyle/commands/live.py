@@ -27,7 +27,7 @@ def add_parser(sub) -> None:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--camera", type=int, default=0, help="camera number (default 0)")
     src.add_argument("--input", default=None, help="replay a video file at its own frame rate, as a camera would")
-    add_run_options(p, working_size=False, call=True)
+    add_run_options(p, working_size=False)
     p.add_argument("--styles", default=None, help="comma-separated styles for keys 1–9 in the window")
     p.add_argument("--size", type=_size, default=(320, 240), help="processing size WxH (default 320x240)")
     p.add_argument("--fit", choices=FIT_MODES, default="crop",

@@ -132,9 +132,9 @@ def method_params(args: argparse.Namespace) -> Any:
     return make_params(args.method, **vars(args))
 
 
-def add_control_options(parser: argparse.ArgumentParser, call: bool = False) -> None:
-    """``--strength``, ``--steadiness``, ``--preserve-colors`` and ``--face-detail`` (for a
-    ``call``, on by default when the face models are installed)."""
+def add_control_options(parser: argparse.ArgumentParser) -> None:
+    """``--strength``, ``--steadiness``, ``--preserve-colors`` and ``--face-detail`` (on by
+    default in every entry point: :func:`~steadystyle.face.default_face_detail`)."""
     parser.add_argument("--strength", type=unit_float, default=1.0,
                         help="style strength: 1 = full style (default), 0 = the unchanged input")
     parser.add_argument("--steadiness", type=unit_float, default=1.0,
@@ -143,21 +143,21 @@ def add_control_options(parser: argparse.ArgumentParser, call: bool = False) -> 
     parser.add_argument("--preserve-colors", action="store_true",
                         help="keep the input's colours, take only the style's luminance (faces keep their colour)")
     if not any("--face-detail" in a.option_strings for a in parser._actions):
-        default = call_face_detail() if call else 0.0
+        default = cli_face_detail()
         parser.add_argument("--face-detail", type=unit_float, default=default,
                             help=f"0–1: on detected faces, bring back this much of the input so faces stay "
                                  f"recognisable (default {default:g}; needs the [face] extra)")
 
 
-def call_face_detail() -> float:
-    """The face detail calls (``live``, ``serve``) start with: on when the face models are installed."""
+def cli_face_detail() -> float:
+    """The face detail every command starts with (files, ``live``, ``serve``, ``evaluate``,
+    ``batch``): on when the face models are installed, so faces stay recognisable by default."""
     from ..face import default_face_detail
 
     return default_face_detail()
 
 
-def add_run_options(parser: argparse.ArgumentParser, *, working_size: bool = True, method: bool = True,
-                    call: bool = False) -> None:
+def add_run_options(parser: argparse.ArgumentParser, *, working_size: bool = True, method: bool = True) -> None:
     """The options of a :class:`~steadystyle.spec.RunSpec`: ``--style``, ``--backend``,
     ``--device``, ``--max-side`` (``working_size``), the method and its parameters (``method``),
     and the controls.  :func:`run_spec` reads them back."""
@@ -175,7 +175,7 @@ def add_run_options(parser: argparse.ArgumentParser, *, working_size: bool = Tru
                             help="run the network with the longer side at most N pixels (sets stroke scale, saves memory)")
     if method:
         add_method_options(parser)
-    add_control_options(parser, call=call)
+    add_control_options(parser)
 
 
 def run_spec(args: argparse.Namespace, **overrides: Any):

@@ -29,7 +29,7 @@ def add_parser(sub) -> None:
     p.add_argument("--cert", default=None, help="TLS certificate (PEM) for https")
     p.add_argument("--key", default=None, help="TLS private key (PEM) for https")
     p.add_argument("--styles", default=None, help="comma-separated style names the page offers (default: all shipped)")
-    add_run_options(p, call=True)  # --style is the style a call starts with; --method etc. the call's start
+    add_run_options(p)  # --style is the style a call starts with; --method etc. the call's start
     p.add_argument("--size", default="320x240", help="the processing size a call starts with (default 320x240)")
     p.add_argument("--ice-peers", choices=("host", "loopback"), default="host",
                    help="serving on loopback, whom a call may talk to: host (default: loopback and this machine's "
