@@ -55,6 +55,20 @@ def test_a_short_call_in_chromium_is_measured():
     assert result["rss_span_s"] >= 3.5 and "first_minute_p50_ms" in result and "load_average_start" in result
 
 
+def test_a_measured_call_runs_the_servers_face_detail_except_identity(monkeypatch):
+    import steadystyle.facedetect as facedetect
+    from steadystyle.face import DEFAULT_FACE_DETAIL
+    from steadystyle.web.latency import call_face_detail
+
+    monkeypatch.setattr(facedetect, "detector_available", lambda: True)
+    assert call_face_detail("scream") == DEFAULT_FACE_DETAIL  # what a user's call starts with
+    assert call_face_detail("identity") == 0.0 and call_face_detail("scream", 0.3) == 0.3
+    monkeypatch.setattr(facedetect, "detector_available", lambda: False)
+    assert call_face_detail("scream") == 0.0
+    with pytest.raises(SteadyStyleError):
+        call_face_detail("scream", 1.5)
+
+
 def test_slope_and_minute_medians_of_a_series():
     from steadystyle.web.trend import by_minute, slope_per_minute, trend
 

@@ -204,11 +204,27 @@ def markdown_row(result: dict[str, Any]) -> str:
             f"| {num('distinct_fps')} | {num('frames')} | {'–' if load[0] is None else f'{load[0]:.1f}'} |")
 
 
+def call_face_detail(style: str, asked: float | None = None) -> float:
+    """The face detail a measured call runs with: ``asked``, else what ``steadystyle serve`` starts
+    a call with for ``style`` (its default, 0.9 with the face models) — except ``identity``,
+    the WebRTC path's own cost, which runs no face detector."""
+    if asked is not None:
+        from ..face import check_face_detail
+
+        return check_face_detail(asked)
+    if style == "identity":
+        return 0.0
+    from ..commands.options import cli_face_detail
+
+    return cli_face_detail()
+
+
 def measure(style: str = "identity", size: str = "320x240", seconds: float = 60.0, *, method: str | None = None,
             backend: str = "auto", device: str = "auto", chromium: str | None = None, warmup: float = 3.0,
-            memory_every: float = 5.0) -> dict:
+            memory_every: float = 5.0, face_detail: float | None = None) -> dict:
     """Run one browser call for ``warmup`` + ``seconds`` and measure it (see the module docstring);
-    this process's resident memory is sampled every ``memory_every`` s over the ``seconds``."""
+    this process's resident memory is sampled every ``memory_every`` s over the ``seconds``.
+    face_detail: None = the server's default for ``style`` (:func:`call_face_detail`)."""
     from aiohttp import web
     from playwright.sync_api import sync_playwright
 
@@ -218,7 +234,8 @@ def measure(style: str = "identity", size: str = "320x240", seconds: float = 60.
 
     width, height = (int(v) for v in size.split("x"))
     value: Any = Identity() if style == "identity" else style
-    spec = RunSpec(style=value, backend=backend, device=device, method=method or DEFAULT_METHOD)
+    spec = RunSpec(style=value, backend=backend, device=device, method=method or DEFAULT_METHOD,
+                   face_detail=call_face_detail(style, face_detail))
     config = ServerConfig(spec=spec, styles={style: value}, size=size, sizes=(size,), ice_peers="loopback")
     server = CallServer(config)
     loop_ready = threading.Event()
@@ -277,7 +294,8 @@ def measure(style: str = "identity", size: str = "320x240", seconds: float = 60.
     from ..backends import resolve_backend
 
     used = "none" if style == "identity" else resolve_backend(backend, device)
-    return {"style": style, "size": size, "method": spec.method, "backend": used, "seconds": seconds, **result,
+    return {"style": style, "size": size, "method": spec.method, "backend": used, "face_detail": spec.face_detail,
+            "seconds": seconds, **result,
             **summarize_memory(rss), "rss_every_s": memory_every,
             "server_network_ms": (server_stats or {}).get("network_ms"), "machine": machine_description(),
             "load_average_start": load_start, "load_average": os.getloadavg()}
@@ -298,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--method", default=None, help="stabilization method (default: the default method)")
     parser.add_argument("--backend", default="auto")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--face-detail", type=float, default=None,
+                        help="0-1 (default: the server's, 0.9 with the face models; 0 for identity)")
     parser.add_argument("--memory-every", type=float, default=5.0,
                         help="seconds between samples of the server's resident memory (default 5)")
     parser.add_argument("--json", default=None, help="also write the result to this JSON file")
@@ -311,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
 
             check_paths({}, {"--json": args.json})
         result = measure(args.style, args.size, args.seconds, method=args.method, backend=args.backend,
-                         device=args.device, memory_every=args.memory_every)
+                         device=args.device, memory_every=args.memory_every, face_detail=args.face_detail)
     except SteadyStyleError as exc:
         print(f"steadystyle: error: {exc}", file=sys.stderr)
         return 2
