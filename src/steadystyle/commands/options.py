@@ -146,7 +146,7 @@ def add_control_options(parser: argparse.ArgumentParser) -> None:
         default = cli_face_detail()
         parser.add_argument("--face-detail", type=unit_float, default=default,
                             help=f"0–1: on detected faces, bring back this much of the input so faces stay "
-                                 f"recognisable (default {default:g}; needs the [face] extra)")
+                                 f"recognisable (default {default:g}; 0 = the pure painting)")
 
 
 def cli_face_detail() -> float:
