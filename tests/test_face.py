@@ -71,6 +71,19 @@ def test_detector_finds_the_drawn_face_and_its_landmarks():
 
 
 @needs_detector
+def test_detector_sessions_keep_no_per_shape_memory():
+    """The nets see new input shapes nearly every call (candidates, crops): ONNX Runtime must not
+    keep a memory pattern per shape nor grow an arena, or a long call's memory keeps rising."""
+    from steadystyle.facedetect import FaceDetector
+
+    detector = FaceDetector(min_face=20)
+    for net in (detector._pnet, detector._rnet, detector._onet):
+        options = net.get_session_options()
+        assert options.enable_mem_pattern is False and options.enable_cpu_mem_arena is False
+    assert len(detector(drawn_face())) == 1  # and it still finds the face
+
+
+@needs_detector
 def test_detector_finds_no_face_on_the_bare_wall():
     from steadystyle.facedetect import FaceDetector
 

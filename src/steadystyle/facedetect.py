@@ -147,6 +147,13 @@ class FaceDetector:
         options.intra_op_num_threads = max(1, int(threads))
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # The R- and O-Net see a different number of candidates, and the crop searches different
+        # pyramids, nearly every call: ONNX Runtime's memory patterns (kept per input shape) and
+        # its growing arena then kept a call's memory rising (a 3000-frame loop with the face
+        # control: +3.2 MiB over the last 1500 frames with them, +0.2 and +1.2 in two runs without;
+        # docs/web-call.md).
+        options.enable_mem_pattern = False
+        options.enable_cpu_mem_arena = False
         # The folder of the package, found without importing it (its own code imports
         # ``imghdr``, which Python 3.13 removed; only the .onnx files are used).
         folder = Path(next(iter(importlib.util.find_spec(_PACKAGE).submodule_search_locations)))
