@@ -32,14 +32,14 @@ def live_end_to_end(style: Any, backend: str, size: tuple[int, int], seconds: fl
     """``live --input`` with the defaults (``DEFAULT_METHOD``, the commands' face detail) of a
     ``fps`` clip at ``size``: delivered fps, capture→output latency, drops, network and
     stabilizer ms."""
-    from ..commands.options import cli_face_detail
+    from ..face import default_face_detail
     from ..live import LiveOptions, run_live
     from ..spec import RunSpec
 
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "call.mp4"
         write_clip(clip, size, seconds, fps)
-        spec = RunSpec(style=style, backend=backend, device=device, face_detail=cli_face_detail())
+        spec = RunSpec(style=style, backend=backend, device=device, face_detail=default_face_detail())
         stats = run_live(LiveOptions(spec=spec, input=str(clip), size=size, status=False))
     keys = ("frames", "delivered_fps", "latency_ms", "dropped_at_capture", "network_ms", "stabilize_ms",
             "foreground_fraction_mean", "backend", "method")

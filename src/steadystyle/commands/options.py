@@ -143,18 +143,12 @@ def add_control_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preserve-colors", action="store_true",
                         help="keep the input's colours, take only the style's luminance (faces keep their colour)")
     if not any("--face-detail" in a.option_strings for a in parser._actions):
-        default = cli_face_detail()
+        from ..face import default_face_detail
+
+        default = default_face_detail()
         parser.add_argument("--face-detail", type=unit_float, default=default,
                             help=f"0–1: on detected faces, bring back this much of the input so faces stay "
                                  f"recognisable (default {default:g}; 0 = the pure painting)")
-
-
-def cli_face_detail() -> float:
-    """The face detail every command starts with (files, ``live``, ``serve``, ``evaluate``,
-    ``batch``): on when the face models are installed, so faces stay recognisable by default."""
-    from ..face import default_face_detail
-
-    return default_face_detail()
 
 
 def add_run_options(parser: argparse.ArgumentParser, *, working_size: bool = True, method: bool = True) -> None:

@@ -75,16 +75,22 @@ __all__ = ["AdaptiveParams", "AdaptiveStabilizer", "noise_sigma", "drop_specks",
 # --------------------------------------------------------------------------- pure steps
 
 
-#: The noise σ is measured on at most about this many cells (a regular lattice of the grid): the
-#: median of 4096 samples has a standard error of about 2 % of σ, and costs a quarter of the
-#: whole 160×120 grid's.
-NOISE_SAMPLES = 4096
+#: The noise σ and the camera test's shares are counted on a regular lattice of at least about
+#: this many cells of the grid: the median of 4096 samples has a standard error of about 2 % of
+#: σ, and costs a quarter of the whole 160×120 grid's.
+LATTICE_SAMPLES = 4096
 
 
-def noise_sigma(diff: np.ndarray, samples: int = NOISE_SAMPLES) -> float:
+def lattice_step(cells: int, samples: int = LATTICE_SAMPLES) -> int:
+    """The largest step k such that every k-th row and column of ``cells`` cells still leaves at
+    least about ``samples`` of them (1: every cell)."""
+    return max(1, int(np.sqrt(cells / max(1, samples))))
+
+
+def noise_sigma(diff: np.ndarray, samples: int = LATTICE_SAMPLES) -> float:
     """Robust σ (grey levels) of a frame difference (H×W float32): 1.4826 × median |diff|, over
-    every k-th row and column, k the largest step that leaves at least ``samples`` cells."""
-    step = max(1, int(np.sqrt(diff.size / max(1, samples))))
+    every k-th row and column (:func:`lattice_step`)."""
+    step = lattice_step(diff.size, samples)
     return float(1.4826 * np.median(np.abs(diff[::step, ::step])))
 
 
@@ -154,10 +160,6 @@ def global_shift(a: np.ndarray, b: np.ndarray, width: int = 160) -> tuple[float,
     return float(dx * factor), float(dy * factor)
 
 
-#: The camera test counts differing cells on a lattice of about this many cells (see camera_moved).
-VERIFY_SAMPLES = 4096
-
-
 def camera_moved(anchor: np.ndarray, grey: np.ndarray, threshold: float, motion_px: float,
                  explained: float = 0.75) -> bool:
     """Whether the camera, not something in front of it, moved between grey ``anchor`` and ``grey``.
@@ -176,9 +178,9 @@ def camera_moved(anchor: np.ndarray, grey: np.ndarray, threshold: float, motion_
     m = int(np.ceil(max(abs(dx), abs(dy)))) + 1
     if 2 * m >= min(h, w):
         return False  # not verifiable; a jump this large changes most of the frame and falls back anyway
-    # the shares are counted on a lattice of about VERIFY_SAMPLES cells of the inner part (every
-    # k-th row and column); only those cells of the shifted anchor are sampled (bilinear)
-    k = max(1, int(np.sqrt((h - 2 * m) * (w - 2 * m) / VERIFY_SAMPLES)))
+    # the shares are counted on the lattice of the inner part (every k-th row and column); only
+    # those cells of the shifted anchor are sampled (bilinear)
+    k = lattice_step((h - 2 * m) * (w - 2 * m))
     inner = (slice(m, h - m, k), slice(m, w - m, k))
     g, a = grey[inner], anchor[inner]
     # dst(i, j) = anchor(m + k·j − dx, m + k·i − dy): the anchor moved by (dx, dy), at the lattice

@@ -208,15 +208,11 @@ def call_face_detail(style: str, asked: float | None = None) -> float:
     """The face detail a measured call runs with: ``asked``, else what ``steadystyle serve`` starts
     a call with for ``style`` (its default, 0.9 with the face models) — except ``identity``,
     the WebRTC path's own cost, which runs no face detector."""
+    from ..face import check_face_detail, default_face_detail
+
     if asked is not None:
-        from ..face import check_face_detail
-
         return check_face_detail(asked)
-    if style == "identity":
-        return 0.0
-    from ..commands.options import cli_face_detail
-
-    return cli_face_detail()
+    return 0.0 if style == "identity" else default_face_detail()
 
 
 def measure(style: str = "identity", size: str = "320x240", seconds: float = 60.0, *, method: str | None = None,

@@ -105,8 +105,7 @@ class NewestResult:
         self.size = size  # (width, height) of the outgoing track
         self.notify = notify
         self._lock = threading.Lock()
-        self._newest: tuple[np.ndarray, float, int] | None = None
-        self._time = 0.0
+        self._newest: tuple[np.ndarray, float, int, float] | None = None  # + camera presentation time, s
         self.count = 0  # results written
         self.ended = False
 
@@ -116,20 +115,20 @@ class NewestResult:
         if out.shape[1] != w or out.shape[0] != h:
             out = resize_image(out, w, h)
         with self._lock:
-            self._newest = (out, result.frame.captured, result.frame.index)
-            self._time = result.frame.time
+            self._newest = (out, result.frame.captured, result.frame.index, result.frame.time)
             self.count += 1
         self._notify()
 
     def newest(self) -> tuple[np.ndarray, float, int] | None:
         with self._lock:
-            return self._newest
+            return None if self._newest is None else self._newest[:3]
 
     def latest(self) -> tuple[int, np.ndarray, float, float] | None:
         with self._lock:
             if self._newest is None:
                 return None
-            return self.count, self._newest[0], self._newest[1], self._time
+            picture, captured, _, shown = self._newest
+            return self.count, picture, captured, shown
 
     def _notify(self) -> None:
         if self.notify is not None:
