@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from steadystyle.backends.base import REGION_STEPS
 from steadystyle.cli import build_parser, method_params
 from steadystyle.errors import SteadyStyleError
+from steadystyle.geometry import snap_to_ladder
 from steadystyle.evaluate.synthetic import CallClipConfig, iter_call_clip
 from steadystyle.network import VARIANTS, receptive_radius
 from steadystyle.stabilize.base import Box
@@ -135,6 +137,26 @@ def test_roi_params_are_validated_and_on_the_command_line():
     assert method_params(parser.parse_args(["live", "--method", "frame-diff", "--no-roi"])).roi is False
 
 
+def test_crops_snap_to_a_ladder_of_few_shapes_and_keep_their_box():
+    # 320x240 with 8 rungs: widths are multiples of 40, heights of 32 (the frame's side at the top)
+    assert snap_to_ladder(Box(100, 130, 48, 100), 240, 320, 8) == Box(100, 132, 48, 128)
+    assert snap_to_ladder(Box(220, 240, 300, 320), 240, 320, 8) == Box(208, 240, 280, 320)  # start moved back
+    assert snap_to_ladder(Box(0, 230, 0, 300), 240, 320, 8) == Box(0, 240, 0, 320)
+    rng = np.random.default_rng(0)
+    shapes = set()
+    for h, w in ((240, 320), (150, 203), (480, 640)):
+        for _ in range(2000):
+            y0, x0 = (int(v) * 4 for v in rng.integers(0, (h // 4, w // 4)))
+            box = Box(y0, int(rng.integers(y0 + 1, h + 1)), x0, int(rng.integers(x0 + 1, w + 1)))
+            out = snap_to_ladder(box, h, w, 8)
+            assert out.y0 <= box.y0 and out.x0 <= box.x0 and out.y1 >= box.y1 and out.x1 >= box.x1
+            assert out.y0 % 4 == 0 and out.x0 % 4 == 0 and out.y1 <= h and out.x1 <= w
+            shapes.add((h, w, out.height, out.width))
+    count = {size: sum(1 for s in shapes if s[:2] == size) for size in ((240, 320), (150, 203), (480, 640))}
+    assert count[240, 320] <= 64 and count[480, 640] <= 64  # sides that are multiples of 4: 8 x 8 shapes
+    assert count[150, 203] <= 17 * 17  # an unaligned edge: a crop touching it may end there instead
+
+
 def test_the_network_sees_only_the_crop(tiny_style):
     stylizer = Stylizer(tiny_style, device="cpu")
     seen = []
@@ -144,7 +166,7 @@ def test_the_network_sees_only_the_crop(tiny_style):
     stylizer.stylize_region(frame, box)  # no statistics yet: one full pass that records them
     assert seen == [(1, 3, 152, 204)]
     out = stylizer.stylize_region(frame, box)
-    crop = context_box(box, 150, 203, stylizer.context)
+    crop = snap_to_ladder(context_box(box, 150, 203, stylizer.context), 150, 203, REGION_STEPS)
     assert stylizer.context >= receptive_radius(stylizer.network.config)
     assert seen[1] == (1, 3, crop.height + (-crop.height) % 4, crop.width + (-crop.width) % 4)
     assert seen[1][2] * seen[1][3] < 0.6 * 150 * 203

@@ -52,9 +52,35 @@ def context_box(box: Box, height: int, width: int, context: int, multiple: int =
     return align(grow(box, context, height, width), multiple, height, width)
 
 
+def _snap_axis(start: int, end: int, size: int, steps: int, multiple: int) -> tuple[int, int]:
+    """One axis of :func:`snap_to_ladder`: [start, end) of a ``size``-px axis → [start', end')."""
+    step = multiple * -(-size // (multiple * steps))
+    length = min(size, -(-(end - start) // step) * step)
+    if length >= size:
+        return 0, size
+    if start + length <= size:
+        return start, start + length
+    moved = (size - length) // multiple * multiple  # the start moves back, still aligned
+    return moved, max(end, moved + length)  # (an unaligned frame edge can leave one short rung)
+
+
+def snap_to_ladder(box: Box, height: int, width: int, steps: int, multiple: int = 4) -> Box:
+    """``box`` (start aligned to ``multiple``) widened to the next rung of a ladder of ``steps``
+    sizes per axis — multiples of ``multiple`` × ⌈side / (``multiple`` × ``steps``)⌉ px, capped at the
+    frame's side — by moving its end, or its start back (kept aligned) where the frame ends.
+
+    The result contains ``box``.  A frame's crops then come in at most ``steps``² shapes (nearly
+    always), whatever the boxes: a runtime that prepares each new input shape (OpenVINO's dynamic
+    model, ONNX Runtime) meets few, and its memory for them stops growing after the first ones.
+    """
+    y0, y1 = _snap_axis(box.y0, box.y1, height, steps, multiple)
+    x0, x1 = _snap_axis(box.x0, box.x1, width, steps, multiple)
+    return Box(y0, y1, x0, x1)
+
+
 def box_within(box: Box, height: int, width: int) -> bool:
     """Whether ``box`` is non-empty and inside an H×W frame."""
     return 0 <= box.y0 < box.y1 <= height and 0 <= box.x0 < box.x1 <= width
 
 
-__all__ = ["Box", "grow", "align", "context_box", "box_within"]
+__all__ = ["Box", "grow", "align", "context_box", "snap_to_ladder", "box_within"]

@@ -24,11 +24,19 @@ import numpy as np
 
 from ..errors import SteadyStyleError
 from ..frames import check_frame
-from ..geometry import Box, box_within, context_box
+from ..geometry import Box, box_within, context_box, snap_to_ladder
 
 #: A region pass whose crop (region plus network context) covers at least this fraction of the
 #: frame runs as a full-frame pass instead: it costs about the same and refreshes the statistics.
 REGION_FULL_FRACTION = 0.7
+
+#: A region pass's crop is widened (with more of the frame as context) to one of this many sizes
+#: per axis (:func:`~steadystyle.geometry.snap_to_ladder`): at most this² crop shapes per frame
+#: size.  OpenVINO's dynamic crop model prepares every new input shape (on this VM 10–20 ms for a
+#: small crop that then runs in 2 ms) and keeps memory for the shapes it met (+53 MiB for the first
+#: 50 random shapes of a 320×240 frame, still rising past 300): a call met a new shape every
+#: 8 region passes and grew +2.4 MiB/min.  0 = no ladder (crops aligned to 4 only).
+REGION_STEPS = 8
 
 #: While region passes are in use, every this many full-frame passes one records the statistics
 #: (the ``record`` graph, 1.6–1.8× a plain pass on OpenVINO, whose plain graph fuses the norms);
@@ -115,12 +123,15 @@ def check_region(image: np.ndarray, box: Box) -> Box:
 
 def region_crop(box: Box, height: int, width: int, context: int, max_side: int | None,
                 stats: RegionStats | None) -> Box | None:
-    """The crop a region pass runs the network on (``box`` + ``context``, aligned to 4), or None
+    """The crop a region pass runs the network on (``box`` + ``context``, aligned to 4, on the
+    :data:`REGION_STEPS` ladder of sizes), or None
     when a full-frame pass is needed instead: no statistics for this H×W frame yet, a crop
     covering ≥ :data:`REGION_FULL_FRACTION` of the frame, or ``max_side`` rescaling frames."""
     if working_size(height, width, max_side) != (height, width) or stats is None or stats.size != (height, width):
         return None
     crop = context_box(box, height, width, context)
+    if REGION_STEPS > 0:
+        crop = snap_to_ladder(crop, height, width, REGION_STEPS)
     if crop.area >= REGION_FULL_FRACTION * height * width:
         return None
     return crop
@@ -203,5 +214,5 @@ class RegionStylizer:
         return np.rint(np.clip(y, 0, 255)).astype(np.uint8)
 
 
-__all__ = ["Stylizer", "RegionStylizer", "RegionStats", "REGION_FULL_FRACTION", "RECORD_EVERY", "MIN_MAX_SIDE", "DEFAULT_MAX_SIDE", "working_size",
+__all__ = ["Stylizer", "RegionStylizer", "RegionStats", "REGION_FULL_FRACTION", "REGION_STEPS", "RECORD_EVERY", "MIN_MAX_SIDE", "DEFAULT_MAX_SIDE", "working_size",
            "check_max_side", "check_region", "region_crop"]
