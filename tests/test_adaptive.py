@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from steadystyle.errors import SteadyStyleError
-from steadystyle.stabilize.adaptive import (AdaptiveParams, AdaptiveStabilizer, camera_moved, drop_specks, feather,
-                                             fill_holes, group_regions)
+from steadystyle.stabilize.adaptive import (AdaptiveParams, AdaptiveStabilizer, camera_moved, change_spread, drop_specks,
+                                             feather, fill_holes, group_regions)
 from steadystyle.stabilize.base import make_stabilizer
 from steadystyle.stabilize.person import person_available
 
@@ -127,6 +127,36 @@ def test_camera_moved_tells_a_pan_from_a_moving_object():
     obj[10:30, 10:30] = 250
     moved[10:30, 13:33] = 250
     assert not camera_moved(obj, moved, 6.0, 0.5)
+
+
+def test_change_spread_counts_the_tiles_that_changed():
+    m = np.zeros((9, 12), bool)
+    assert change_spread(m) == 0.0
+    m[4, 5] = True  # one pixel of the middle tile (3x4 = 12 pixels: 1/12 > 2 %)
+    assert change_spread(m) == pytest.approx(1 / 9)
+    m[:, :4] = True  # the left column of tiles as well
+    assert change_spread(m) == pytest.approx(4 / 9)
+    assert change_spread(np.ones((9, 12), bool)) == 1.0
+
+
+def test_something_moving_in_front_of_a_plain_wall_is_not_camera_motion():
+    # one textured thing moving over a flat wall: a single global shift explains all the change,
+    # but it is in a few tiles only, so it is re-stylized as a region, not taken for a pan
+    wall = np.full((48, 64, 3), 120, np.uint8)
+    thing = texture(16, 22, seed=3)
+
+    def modes(**extra):
+        stab, net = AdaptiveStabilizer(AdaptiveParams(**FIXED, **extra)), Net()
+        seen = []
+        for s in range(5):
+            frame = wall.copy()
+            frame[16:32, 18 + 2 * s:40 + 2 * s] = thing
+            step(stab, net, frame)
+            seen.append(stab.last_mode)
+        return seen
+
+    assert modes() == ["first"] + ["regions"] * 4
+    assert "full" in modes(camera_spread=0)  # testing every frame: the one shift reads as a pan
 
 
 def test_scene_cut_is_stylized_whole():

@@ -23,7 +23,9 @@ Per frame I(t) (H×W×3 uint8 RGB), with G(t) the grey level F = (R+G+B)/3 blurr
    when the regions to update (step 4) cover more than ``fallback_fraction`` of it (scene cut,
    lighting jump, fast camera motion, a close-up), or when the camera moved: the global
    translation since the frame that last triggered the fallback, measured by phase correlation,
-   exceeds ``motion_px`` and explains the change (:func:`camera_moved`); after camera motion it
+   exceeds ``motion_px`` and explains the change (:func:`camera_moved`; tested only when the
+   change reaches more than ``camera_spread`` of the 3×3 tiles, :func:`change_spread` — a camera
+   that moves changes every textured part of the frame, a caller only their own); after camera motion it
    stays per-frame for ``hold_frames`` frames, re-armed while the camera keeps moving.
 4. **Regions** (``regions``): changed pixels in connected specks of fewer than ``min_region_px``
    pixels are noise; the rest are grouped (pixels within ``group_px`` join), holes filled, and each
@@ -69,7 +71,7 @@ from .base import Box, Stylize, register
 from .masks import MAX_KERNEL, blend, check_bounded, close_mask, grey_level
 
 __all__ = ["AdaptiveParams", "AdaptiveStabilizer", "noise_sigma", "drop_specks", "fill_holes", "group_regions",
-           "feather", "global_shift", "camera_moved", "alpha_box", "MaskGrid"]
+           "feather", "global_shift", "change_spread", "camera_moved", "alpha_box", "MaskGrid"]
 
 
 # --------------------------------------------------------------------------- pure steps
@@ -158,6 +160,19 @@ def global_shift(a: np.ndarray, b: np.ndarray, width: int = 160) -> tuple[float,
     (dx, dy), _ = cv2.phaseCorrelate(sa, sb, _hann(size))
     factor = w / sa.shape[1]
     return float(dx * factor), float(dy * factor)
+
+
+def change_spread(changed: np.ndarray, tiles: int = 3, min_share: float = 0.02) -> float:
+    """Share of the ``tiles``×``tiles`` tiles of ``changed`` (H×W bool) in which more than
+    ``min_share`` of the pixels changed (0–1).  The camera moving changes every textured tile at
+    once; a person moving in front of a fixed camera changes the few tiles they are in."""
+    h, w = changed.shape
+    if h < tiles or w < tiles:
+        return 1.0 if changed.any() else 0.0
+    ys, xs = (np.arange(tiles) * h) // tiles, (np.arange(tiles) * w) // tiles
+    counts = np.add.reduceat(np.add.reduceat(changed.view(np.uint8), ys, axis=0, dtype=np.int32), xs, axis=1)
+    areas = np.outer(np.diff(np.append(ys, h)), np.diff(np.append(xs, w)))
+    return float((counts > min_share * areas).mean())
 
 
 def camera_moved(anchor: np.ndarray, grey: np.ndarray, threshold: float, motion_px: float,
@@ -285,6 +300,8 @@ class AdaptiveParams:
     fallback: bool = field(default=True, metadata=_help("per-frame under camera motion, scene cuts, lighting jumps"))
     fallback_fraction: float = field(default=0.5, metadata=_help("share of the frame to update above which it is stylized whole"))
     motion_px: float = field(default=0.5, metadata=_help("global shift (px) that means the camera moved"))
+    camera_spread: float = field(default=0.5, metadata=_help("test for camera motion only when the change reaches more "
+                                                             "than this share of the 3x3 tiles (0 = every frame)"))
     hold_frames: int = field(default=8, metadata=_help("frames to stay per-frame after camera motion"))
     max_freeze_frames: int = field(default=150, metadata=_help("refresh pixels kept longer than this (0 = never)"))
     fade_frames: int = field(default=8, metadata=_help("frames over which a refresh cross-fades"))
@@ -311,6 +328,7 @@ _BOUNDS: dict[str, tuple[float, float, bool, str]] = {
     "blur_sigma": (0, 16, False, "px"),
     "feather_px": (0, 32, False, "px"),
     "motion_px": (0, 1000, False, "px"),
+    "camera_spread": (0, 1, False, ""),
     "min_region_px": (0, 10_000_000, True, "px"),
     "group_px": (0, (MAX_KERNEL - 1) // 2, True, "px"),
     "context_px": (0, 4096, True, "px"),
@@ -387,12 +405,14 @@ class AdaptiveStabilizer:
         self._sigmas.append(noise_sigma(g - self._prev))
         return max(float(p.min_threshold), float(p.noise_factor) * float(np.median(self._sigmas)))
 
-    def _camera_moved(self, g: np.ndarray, threshold: float) -> bool:
+    def _camera_moved(self, g: np.ndarray, threshold: float, changed: np.ndarray) -> bool:
         p = self.params
         if not p.fallback:
             return False
         assert self._anchor is not None and self._grid is not None
-        moved = camera_moved(self._anchor, g, threshold, p.motion_px * self._grid.scale)
+        # the phase correlation is the costliest step: only where the change could be the camera's
+        moved = (p.camera_spread <= 0 or change_spread(changed) > p.camera_spread) \
+            and camera_moved(self._anchor, g, threshold, p.motion_px * self._grid.scale)
         if moved:
             self._hold = p.hold_frames
             self._anchor = g
@@ -473,7 +493,7 @@ class AdaptiveStabilizer:
         changed = np.abs(g - self._prev) > threshold
         if p.reference:
             changed |= np.abs(g - self._ref) > p.reference_factor * threshold
-        if self._camera_moved(g, threshold):
+        if self._camera_moved(g, threshold, changed):
             return self._full(frame, g, stylize, "full")
         alpha = self._region_alpha(frame, changed)
         if p.fallback and float((alpha > 0).mean()) > p.fallback_fraction:
