@@ -169,10 +169,11 @@ def change_spread(changed: np.ndarray, tiles: int = 3, min_share: float = 0.02) 
     h, w = changed.shape
     if h < tiles or w < tiles:
         return 1.0 if changed.any() else 0.0
-    ys, xs = (np.arange(tiles) * h) // tiles, (np.arange(tiles) * w) // tiles
-    counts = np.add.reduceat(np.add.reduceat(changed.view(np.uint8), ys, axis=0, dtype=np.int32), xs, axis=1)
-    areas = np.outer(np.diff(np.append(ys, h)), np.diff(np.append(xs, w)))
-    return float((counts > min_share * areas).mean())
+    ys, xs = (np.arange(tiles + 1) * h) // tiles, (np.arange(tiles + 1) * w) // tiles
+    total = cv2.integral(changed.view(np.uint8))  # (H+1)×(W+1) int32 sums: each tile's count from 4 corners
+    corners = total[np.ix_(ys, xs)]
+    counts = corners[1:, 1:] - corners[:-1, 1:] - corners[1:, :-1] + corners[:-1, :-1]
+    return float((counts > min_share * np.outer(np.diff(ys), np.diff(xs))).mean())
 
 
 def camera_moved(anchor: np.ndarray, grey: np.ndarray, threshold: float, motion_px: float,
