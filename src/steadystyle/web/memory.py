@@ -23,6 +23,12 @@ many (within 0.8 %; the per-call log and deques are bounded):
    :data:`~steadystyle.backends.openvino.SHAPE_CACHE` shapes (the same 593 shapes: +51 MiB by
    the 200th, +4 MiB over the other 393), so the server sets nothing here.  A shape that fell out
    costs one preparation again, as a new shape always did.
+3. **New crop shapes themselves**.  The cache bound did not stop it: with a capacity of 1, the
+   first 50 random crop shapes of a 320×240 frame still took +53 MiB and growth went on to ~150
+   shapes; in a call RSS rose exactly when a new shape came (43 shapes in 5 minutes, +19 MiB) and
+   stayed flat between them.  Region crops are therefore widened to a ladder of
+   :data:`~steadystyle.backends.base.REGION_STEPS` sizes per axis (at most 64 shapes per frame
+   size, :func:`~steadystyle.geometry.snap_to_ladder`): the same call met 5 shapes in 5 minutes.
 
 Not glibc (macOS, musl): the first does nothing; the second applies to OpenVINO stylizers only.
 """
