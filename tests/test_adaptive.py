@@ -256,6 +256,12 @@ def test_mask_grid_maps_cells_to_frame_pixels_and_back():
     full = grid.expand(cells)
     assert full.shape == (480, 640) and np.array_equal(alpha, full[box.slices()])
     assert (full[124:236, 164:316] == 1).all() and full[:box.y0].max() == 0 and full[:, box.x1:].max() == 0
+    # any box, cut from α brought back whole as OpenCV's resize does (whole-cell boxes take a faster road)
+    rng = np.random.default_rng(2)
+    soft = cv2.GaussianBlur((rng.random((120, 160)) > 0.7).astype(np.float32), (0, 0), 1.5)
+    whole = cv2.resize(soft, (640, 480), interpolation=cv2.INTER_LINEAR)
+    for some in (Box(0, 480, 0, 640), Box(8, 100, 4, 64), Box(7, 101, 3, 65), Box(400, 480, 600, 640), box):
+        assert np.abs(grid.expand(soft, some) - whole[some.slices()]).max() < 1e-5
     frame = np.zeros((480, 640, 3), np.uint8)
     frame[::2, ::2] = 200  # a fine pattern: each cell is its mean
     assert np.abs(grid.shrink(frame).astype(int) - 50).max() <= 1

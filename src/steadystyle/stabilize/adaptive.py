@@ -269,6 +269,15 @@ class MaskGrid:
             box = Box(0, self.height, 0, self.width)
         if self.identity:
             return np.ascontiguousarray(alpha[box.slices()])
+        fy, fx = self.height // self.grid_h, self.width // self.grid_w
+        if (fy * self.grid_h, fx * self.grid_w) == (self.height, self.width) \
+                and box.y0 % fy == 0 and box.y1 % fy == 0 and box.x0 % fx == 0 and box.x1 % fx == 0:
+            # whole cells at a whole factor (320×240, 640×480 on 160×120): resize the cells plus one
+            # around (what the box's edge pixels read), then cut — ~10× faster than the warp
+            r0, r1 = max(0, box.y0 // fy - 1), min(self.grid_h, box.y1 // fy + 1)
+            c0, c1 = max(0, box.x0 // fx - 1), min(self.grid_w, box.x1 // fx + 1)
+            big = cv2.resize(alpha[r0:r1, c0:c1], ((c1 - c0) * fx, (r1 - r0) * fy), interpolation=cv2.INTER_LINEAR)
+            return np.ascontiguousarray(big[box.y0 - r0 * fy:box.y1 - r0 * fy, box.x0 - c0 * fx:box.x1 - c0 * fx])
         sy, sx = self.grid_h / self.height, self.grid_w / self.width
         to_grid = np.float32([[sx, 0, (box.x0 + 0.5) * sx - 0.5], [0, sy, (box.y0 + 0.5) * sy - 0.5]])
         return cv2.warpAffine(alpha, to_grid, (box.width, box.height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
