@@ -6,7 +6,7 @@ import pytest
 
 from steadystyle.errors import SteadyStyleError
 from steadystyle.stabilize.adaptive import (AdaptiveParams, AdaptiveStabilizer, camera_moved, change_spread, drop_specks,
-                                             feather, fill_holes, group_regions)
+                                             feather, fill_holes, group_regions, tile_shares)
 from steadystyle.stabilize.base import make_stabilizer
 from steadystyle.stabilize.person import person_available
 
@@ -136,6 +136,7 @@ def test_change_spread_counts_the_tiles_that_changed():
     assert change_spread(m) == pytest.approx(1 / 9)
     m[:, :4] = True  # the left column of tiles as well
     assert change_spread(m) == pytest.approx(4 / 9)
+    assert np.allclose(tile_shares(m), [[1, 0, 0], [1, 1 / 12, 0], [1, 0, 0]])
     assert change_spread(np.ones((9, 12), bool)) == 1.0
 
 

@@ -71,7 +71,7 @@ from .base import Box, Stylize, register
 from .masks import MAX_KERNEL, blend, check_bounded, close_mask, grey_level
 
 __all__ = ["AdaptiveParams", "AdaptiveStabilizer", "noise_sigma", "drop_specks", "fill_holes", "group_regions",
-           "feather", "global_shift", "change_spread", "camera_moved", "alpha_box", "MaskGrid"]
+           "feather", "global_shift", "tile_shares", "change_spread", "camera_moved", "alpha_box", "MaskGrid"]
 
 
 # --------------------------------------------------------------------------- pure steps
@@ -162,6 +162,18 @@ def global_shift(a: np.ndarray, b: np.ndarray, width: int = 160) -> tuple[float,
     return float(dx * factor), float(dy * factor)
 
 
+def tile_shares(mask: np.ndarray, tiles: int = 3) -> np.ndarray:
+    """Each tile's share of set pixels (``tiles``×``tiles`` float64, 0–1) of ``mask`` (H×W bool,
+    at least ``tiles`` px each way), tile edges at ⌊k·H/tiles⌋ and ⌊k·W/tiles⌋; counted from an
+    integral image (four corners a tile)."""
+    h, w = mask.shape
+    ys, xs = (np.arange(tiles + 1) * h) // tiles, (np.arange(tiles + 1) * w) // tiles
+    total = cv2.integral(np.ascontiguousarray(mask).view(np.uint8))  # (H+1)×(W+1) int32 running sums
+    corners = total[np.ix_(ys, xs)]
+    counts = corners[1:, 1:] - corners[:-1, 1:] - corners[1:, :-1] + corners[:-1, :-1]
+    return counts / np.outer(np.diff(ys), np.diff(xs))
+
+
 def change_spread(changed: np.ndarray, tiles: int = 3, min_share: float = 0.02) -> float:
     """Share of the ``tiles``×``tiles`` tiles of ``changed`` (H×W bool) in which more than
     ``min_share`` of the pixels changed (0–1).  The camera moving changes every textured tile at
@@ -169,11 +181,7 @@ def change_spread(changed: np.ndarray, tiles: int = 3, min_share: float = 0.02) 
     h, w = changed.shape
     if h < tiles or w < tiles:
         return 1.0 if changed.any() else 0.0
-    ys, xs = (np.arange(tiles + 1) * h) // tiles, (np.arange(tiles + 1) * w) // tiles
-    total = cv2.integral(changed.view(np.uint8))  # (H+1)×(W+1) int32 sums: each tile's count from 4 corners
-    corners = total[np.ix_(ys, xs)]
-    counts = corners[1:, 1:] - corners[:-1, 1:] - corners[1:, :-1] + corners[:-1, :-1]
-    return float((counts > min_share * np.outer(np.diff(ys), np.diff(xs))).mean())
+    return float((tile_shares(changed, tiles) > min_share).mean())
 
 
 def camera_moved(anchor: np.ndarray, grey: np.ndarray, threshold: float, motion_px: float,

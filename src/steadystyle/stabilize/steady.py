@@ -63,7 +63,7 @@ import numpy as np
 from ..errors import SteadyStyleError
 from ..frames import check_frame
 from ..geometry import Box, grow
-from .adaptive import drop_specks, feather, global_shift, group_regions
+from .adaptive import drop_specks, feather, global_shift, group_regions, tile_shares
 from .base import Stylize, register
 from .flow import DIS_PRESETS
 from .masks import lerp
@@ -120,18 +120,11 @@ def camera_moved_everywhere(anchor: np.ndarray, grey: np.ndarray, threshold: flo
         return False  # not verifiable; a jump this large changes most of the frame and falls back anyway
     shifted = cv2.warpAffine(anchor, np.float32([[1, 0, dx], [0, 1, dy]]), (w, h), flags=cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_REPLICATE)
-    before = (np.abs(grey - anchor) > threshold)[m:h - m, m:w - m]
-    after = (np.abs(grey - shifted) > threshold)[m:h - m, m:w - m]
-    ys = np.linspace(0, before.shape[0], tiles + 1).astype(int)
-    xs = np.linspace(0, before.shape[1], tiles + 1).astype(int)
-    changed = fits = 0
-    for i in range(tiles):
-        for j in range(tiles):
-            b = float(before[ys[i]:ys[i + 1], xs[j]:xs[j + 1]].mean())
-            if b > min_changed:
-                changed += 1
-                fits += float(after[ys[i]:ys[i + 1], xs[j]:xs[j + 1]].mean()) < explained * b
-    return changed >= spread * tiles * tiles and fits * 3 >= 2 * changed
+    before = tile_shares((np.abs(grey - anchor) > threshold)[m:h - m, m:w - m], tiles)
+    after = tile_shares((np.abs(grey - shifted) > threshold)[m:h - m, m:w - m], tiles)
+    changed = before > min_changed
+    fits = int((changed & (after < explained * before)).sum())
+    return int(changed.sum()) >= spread * tiles * tiles and fits * 3 >= 2 * int(changed.sum())
 
 
 def box_flow(dis: cv2.DISOpticalFlow, a: np.ndarray, b: np.ndarray, max_side: int) -> np.ndarray:
