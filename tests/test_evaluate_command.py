@@ -266,3 +266,14 @@ def test_two_clips_of_one_name_keep_their_own_video_and_curves(tmp_path, tiny_st
     videos = sorted(p.name for p in (report / "videos").iterdir())
     curves = sorted(p.name for p in report.glob("curves_*.png"))
     assert len(videos) == 2 and len(curves) == 2, (videos, curves)
+
+
+def test_parse_methods_names_a_value_of_the_wrong_kind():
+    # ':' instead of ';' between parameters used to end in a ValueError traceback
+    with pytest.raises(SteadyStyleError, match="flow_side takes a whole number.*separate parameters with ';'"):
+        parse_methods("steady:flow_side=320:key_frames=24")
+    with pytest.raises(SteadyStyleError, match="fade_contrast takes a number"):
+        parse_methods("steady:fade_contrast=high")
+    spec = parse_methods("steady:flow_side=320;key_frames=24;fade_contrast=1;flow_preset=fast")[0]
+    assert (spec.params.flow_side, spec.params.key_frames, spec.params.flow_preset) == (320, 24, "fast")
+    assert isinstance(spec.params.fade_contrast, float)

@@ -88,6 +88,21 @@ def _value(text: str) -> Any:
     return text
 
 
+def _checked(item: str, key: str, text: str, default: Any) -> Any:
+    """``text`` read as the kind of value ``default`` is (an int passes for a float), else a one-line error."""
+    kinds = {bool: "true or false", int: "a whole number", float: "a number"}
+    kind = type(default)
+    if kind is str:
+        return text
+    value = _value(text)
+    ok = (isinstance(value, kind) and not (kind is int and isinstance(value, bool))) or (
+        kind is float and isinstance(value, int) and not isinstance(value, bool))
+    if kind in kinds and not ok:
+        raise SteadyStyleError(f"method {item!r}: {key} takes {kinds[kind]} (got {value!r}; "
+                               "separate parameters with ';')")
+    return float(value) if kind is float else value
+
+
 def parse_methods(text: str) -> list[MethodSpec]:
     """``per-frame,frame-diff,adaptive:person=true;regions=false`` → specs (``;`` separates parameters)."""
     specs = []
@@ -102,7 +117,7 @@ def parse_methods(text: str) -> list[MethodSpec]:
             key = key.strip().replace("-", "_")
             if not eq or key not in spec.params.__dataclass_fields__:
                 raise SteadyStyleError(f"method {item!r}: {pair!r} is not NAME=VALUE of a {spec.name} parameter")
-            values[key] = _value(val.strip())
+            values[key] = _checked(item, key, val.strip(), spec.params.__dataclass_fields__[key].default)
         specs.append(MethodSpec(item, spec.name, make_params(spec.name, **values)))
     if not specs:
         raise SteadyStyleError("no methods given")

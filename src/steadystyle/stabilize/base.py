@@ -110,7 +110,10 @@ def make_params(method: str, /, **values: Any) -> Any:
     ``None`` values take the method's default.  Validation happens in the dataclass."""
     spec = get_method(method)
     names = {f.name for f in dataclasses.fields(spec.params)}
-    return spec.params(**{k: v for k, v in values.items() if k in names and v is not None})
+    try:
+        return spec.params(**{k: v for k, v in values.items() if k in names and v is not None})
+    except (TypeError, ValueError) as exc:  # e.g. a word where a number belongs
+        raise SteadyStyleError(f"method {method!r}: a parameter has a value of the wrong kind ({exc})") from None
 
 
 def make_stabilizer(method: str, params: Any = None, /, **values: Any) -> Stabilizer:
