@@ -155,3 +155,23 @@ def test_a_fade_between_two_textures_keeps_their_contrast():
     assert 0.85 * crisp < sharpness(kept) < 1.15 * crisp  # the fade that keeps contrast is not
     assert np.array_equal(_faded(a, b, np.zeros_like(half), 0.0), a)  # no fade: nothing touched
     assert np.abs(cv2.blur(kept, (9, 9)).astype(int) - cv2.blur(plain, (9, 9)).astype(int)).mean() < 2  # same colours
+
+
+def test_edge_slack_allows_for_a_flow_error_only_where_the_grey_has_a_gradient():
+    from steadystyle.stabilize.steady import edge_slack
+    g = np.zeros((8, 8), np.uint8)
+    g[:, 4:] = 80  # a vertical edge of 80 grey levels between columns 3 and 4
+    slack = edge_slack(g, 0.5)
+    # at the edge the 3×3 Sobel's unit slope is 8; 80 levels over the two columns either side → 40/px
+    assert slack[4, 3] == pytest.approx(20.0) and slack[4, 4] == pytest.approx(20.0)
+    assert slack[4, 0] == 0.0 and slack[4, 7] == 0.0  # flat: something appearing there is caught at T
+    assert edge_slack(g, 0.0) == 0.0
+
+
+def test_a_mismatch_the_flow_error_explains_does_not_add_up_as_drift():
+    from steadystyle.stabilize.steady import _explained
+    made_from = np.array([[100, 100, 100]], np.uint8)
+    cur = np.array([[104, 130, 60]], np.uint8)
+    # the grey a carried pixel counts as made from moves towards the frame by at most the slack
+    assert _explained(made_from, cur, np.float32([[10.0, 10.0, 10.0]])).tolist() == [[104, 110, 90]]
+    assert _explained(made_from, cur, 0.0) is made_from  # no slack: the key's grey, as before

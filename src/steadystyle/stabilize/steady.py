@@ -28,8 +28,10 @@ Gaussian of ``blur_sigma`` px (uint8, grey levels 0–255):
    fresh stylization, never from a warped copy, so they do not blur frame after frame.
 5. **Fresh where the flow fails.**  A pixel takes the fresh stylization S(t) — it is *re-keyed*:
    K(x) ← S(t)(x), K̂(x) ← ĝ(t)(x), Φ(x) ← 0 — where the keyframe no longer explains the input,
-   |ĝ(t) − K̂(x + Φ(x))| > ``photo_factor`` × T (occlusion, uncovered background, a flow error, the
-   mouth opening), where x + Φ(x) left the frame, and at a bounded rate: keys older than
+   |ĝ(t) − K̂(x + Φ(x))| > ``photo_factor`` × T + ε |∇ĝ(t)| (occlusion, uncovered background, a
+   flow error, the mouth opening; ε = ``flow_error_px``: near an edge a flow off by ε px moves the
+   grey by ε |∇ĝ| without anything new to paint, while on a flat area the bare threshold holds),
+   where x + Φ(x) left the frame, and at a bounded rate: keys older than
    ``key_frames`` frames are renewed, so the texture never drifts far from the painting.  The
    re-keyed set is feathered (σ ``feather_px``/2) so there is no patchwork.  A pixel whose
    keyframe was overwritten under it sees its own K̂ disagree and is re-keyed in turn.
@@ -39,7 +41,10 @@ Gaussian of ``blur_sigma`` px (uint8, grey levels 0–255):
    textures is flatter than either (its deviation from the local mean shrinks by
    √((1−γ)² + γ² + 2ργ(1−γ)) for textures correlated by ρ = ``fade_contrast``); during a fade that
    deviation is scaled back up, so the strokes stay as crisp as per-frame.  Where P is
-   itself wrong (|ĝ(t) − ĝ(t−1)(x + b)| > ``appear_factor`` × T: something appeared) γ = 1 at once.
+   itself wrong (|ĝ(t) − ĝ(t−1)(x + b)| > ``appear_factor`` × T + ε |∇ĝ(t)|: something appeared)
+   γ = 1 at once.  A carried pixel's r (step 2) is K̂(x + Φ) moved towards ĝ(t) by at most
+   ε |∇ĝ(t)|, so a mismatch the flow error explains does not add up as "drift" until the whole
+   crowd of a busy scene counts as moving.
 7. **Fallback.**  The whole frame is stylized and every key reset when the camera moved (global
    shift by phase correlation that explains the change, then ``hold_frames`` frames per-frame) or
    when the moving regions cover more than ``fallback_fraction`` of the frame (a cut, a jump).
@@ -163,6 +168,29 @@ def compose_flow(step: np.ndarray, offsets: np.ndarray, box: Box,
     return step + carried, (mx, my)
 
 
+def edge_slack(grey: np.ndarray, error_px: float) -> np.ndarray | float:
+    """How far (grey levels) a flow that is off by ``error_px`` px moves each pixel's grey level:
+    ``error_px`` × |∇grey| (L1 norm of the 3×3 Sobel gradient, grey levels per px), h×w float32;
+    0.0 when ``error_px`` is 0.  Near an edge a small flow error looks like a large change; on a
+    flat area it does not, so something that appears there is still caught at the bare threshold."""
+    if error_px <= 0:
+        return 0.0
+    gx = cv2.Sobel(grey, cv2.CV_16S, 1, 0, ksize=3)
+    gy = cv2.Sobel(grey, cv2.CV_16S, 0, 1, ksize=3)
+    l1 = cv2.add(cv2.absdiff(gx, 0), cv2.absdiff(gy, 0), dtype=cv2.CV_32F)
+    return l1 * np.float32(error_px / 8.0)  # the Sobel kernel weighs a unit slope by 8
+
+
+def _explained(made_from: np.ndarray, cur: np.ndarray, slack: np.ndarray | float) -> np.ndarray:
+    """The grey level a carried pixel's output counts as made from: ``made_from`` (the key's grey,
+    h×w uint8) moved towards ``cur`` by at most ``slack`` (grey levels, see :func:`edge_slack`) —
+    a mismatch the flow error explains is not left to add up as drift."""
+    if isinstance(slack, float) and slack == 0.0:
+        return made_from
+    base = made_from.astype(np.float32)
+    return np.rint(base + np.clip(cur.astype(np.float32) - base, -slack, slack)).astype(np.uint8)
+
+
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     """Pixel coordinates (xs, ys) of an H×W frame, two H×W float32."""
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -206,11 +234,13 @@ class SteadyParams:
     appear_factor: float = field(default=3.0, metadata=_help("something appeared (no fade) where the previous "
                                                               "frame carried along the flow is off by more than "
                                                               "this × the threshold"))
+    flow_error_px: float = field(default=1.0, metadata=_help("flow error (px) the photometric tests allow for: "
+                                                              "their threshold rises by this × the grey's gradient"))
     min_region_px: int = field(default=24, metadata=_help("changed specks smaller than this are noise, px"))
     group_px: int = field(default=8, metadata=_help("moving pixels this close join one region, px"))
     feather_px: float = field(default=3.0, metadata=_help("soft edge of a moving region (Gaussian σ), px"))
     flow_preset: str = field(default="medium", metadata=_help("OpenCV DIS preset of the flow on the moving box"))
-    flow_side: int = field(default=160, metadata=_help("longer side (px) the moving box's flow is computed at"))
+    flow_side: int = field(default=320, metadata=_help("longer side (px) the moving box's flow is computed at"))
     key_frames: int = field(default=12, metadata=_help("renew keyframe pixels older than this many frames"))
     fade_frames: int = field(default=4, metadata=_help("frames over which a new keyframe fades in"))
     fade_contrast: float = field(default=0.5, metadata=_help("correlation assumed between the textures of a fade, "
@@ -225,7 +255,7 @@ class SteadyParams:
 
     def __post_init__(self) -> None:
         for name in ("noise_factor", "min_threshold", "blur_sigma", "photo_factor", "appear_factor", "feather_px",
-                     "motion_px"):
+                     "motion_px", "flow_error_px"):
             value = float(getattr(self, name))
             if not np.isfinite(value) or value < 0:
                 raise SteadyStyleError(f"{name} must be a finite number ≥ 0 (got {getattr(self, name)!r})")
@@ -407,8 +437,9 @@ class SteadyStabilizer:
         carried_grey = cv2.remap(self._prev_blur, sx, sy, lin, borderMode=rep)
         cur = gb[sl]
         left = (kx < 0) | (kx > w - 1) | (ky < 0) | (ky > h - 1)
-        stale = ((cv2.absdiff(cur, warped_grey) > int(round(p.photo_factor * threshold))) | left) & inside
-        appeared = (cv2.absdiff(cur, carried_grey) > int(round(p.appear_factor * threshold))) & inside
+        slack = edge_slack(cur, p.flow_error_px)
+        stale = ((cv2.absdiff(cur, warped_grey) > int(round(p.photo_factor * threshold)) + slack) | left) & inside
+        appeared = (cv2.absdiff(cur, carried_grey) > int(round(p.appear_factor * threshold)) + slack) & inside
         fresh = np.zeros(g.shape, np.float32)
         self._since_key += 1
         inside_px = max(1, int(inside.sum()))
@@ -448,7 +479,7 @@ class SteadyStabilizer:
         np.copyto(self._out[sl], out, where=inside[..., None])
         np.copyto(self._offsets[sl], offsets, where=inside[..., None])
         np.copyto(self._gamma[sl], gamma, where=inside)
-        np.copyto(self._ref[sl], np.where(stale, cur, warped_grey), where=inside)
+        np.copyto(self._ref[sl], np.where(stale, cur, _explained(warped_grey, cur, slack)), where=inside)
         return fresh
 
     def _bake(self, box: Box, inside: np.ndarray, key: np.ndarray, key_grey: np.ndarray) -> None:
