@@ -287,3 +287,27 @@ def test_on_the_grid_a_moving_hand_is_restylized_and_the_background_stays_exact(
     far[160:340, 260:440] = far[60:146, 60:146] = False
     assert np.array_equal(out[far], first[far])
     assert stab.last_alpha.shape == (480, 640) and stab.last_alpha[250, 350] == 1 and stab.last_alpha[450, 20] == 0
+
+
+def _crowd(shift):
+    """A 320×180 overhead crowd: 12 people of 6×12 px on a textured floor, each ``shift`` px along."""
+    f = texture(180, 320, seed=5) // 2
+    for k in range(12):
+        y, x = 20 + 50 * (k // 4), 20 + 75 * (k % 4) + shift
+        f[y:y + 12, x:x + 6] = 220
+    return f
+
+
+def test_on_a_coarser_grid_the_regions_reach_no_farther_than_at_full_size():
+    """A grid region is grown by a cell so it reads α = 1 exactly; its feather is narrowed by what
+    that cell covers, so a crowd of small people does not take ~1.5× the still floor around them."""
+    share = {}
+    for side in (0, 160):
+        stab, net = AdaptiveStabilizer(AdaptiveParams(mask_side=side, **FIXED)), Net()
+        step(stab, net, _crowd(0))
+        step(stab, net, _crowd(2))
+        share[side] = float((stab.last_alpha > 0).mean())
+        if side:  # on the grid every pixel a person covered before or after takes the new stylization whole
+            assert (stab.last_alpha[20:32, 20:28] == 1).all()
+    assert 0.05 < share[0] < 0.3
+    assert 0.8 * share[0] <= share[160] <= 1.2 * share[0], share  # was 1.8× before the feather was narrowed

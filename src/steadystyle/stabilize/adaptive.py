@@ -60,6 +60,7 @@ from __future__ import annotations
 import functools
 from collections import deque
 from dataclasses import dataclass, field
+from statistics import NormalDist
 
 import cv2
 import numpy as np
@@ -138,6 +139,24 @@ def feather(region: np.ndarray, sigma: float) -> np.ndarray:
     soft = np.clip(2.0 * cv2.GaussianBlur(a, (0, 0), sigma), 0.0, 1.0)
     soft[soft < 1.0 / 64] = 0.0
     return np.maximum(a, soft)
+
+
+#: How far :func:`feather` reaches outside a straight region edge, in σ: 2·Φ(−d/σ) = 1/64 (its cut).
+FEATHER_REACH = -NormalDist().inv_cdf(1 / 128)
+
+
+#: Cells a coarser grid's region already reaches beyond the changed pixels before its feather:
+#: the one-cell growth, half a cell of rounding to whole cells, half a cell of the bilinear read.
+GRID_REACH_CELLS = 2.0
+
+
+def grid_feather_sigma(sigma_cells: float) -> float:
+    """The feather σ (cells) on a coarser mask grid: σ less the :data:`GRID_REACH_CELLS` the grid
+    already reaches, so α reaches about as far outside a region as ``sigma_cells`` alone does at
+    the frame's own size.  (With the full σ a region reached ~1.5× as far at 2 px a cell; in a
+    crowd of small people that took the still floor around them and tipped frames into the
+    fallback.)"""
+    return max(0.0, sigma_cells - GRID_REACH_CELLS / FEATHER_REACH)
 
 
 @functools.lru_cache(maxsize=8)
@@ -462,9 +481,11 @@ class AdaptiveStabilizer:
             self._prev_person = person
             if (region & both).any():
                 region = fill_holes(region | both)
+        sigma = p.feather_px * k
         if not self._grid.identity:  # grown by a cell: every frame px of a region cell then reads α = 1 exactly
             region = cv2.dilate(region.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-        return feather(region, p.feather_px * k) if p.regions else region.astype(np.float32)
+            sigma = grid_feather_sigma(sigma)
+        return feather(region, sigma) if p.regions else region.astype(np.float32)
 
     def _freeze_alpha(self) -> np.ndarray | None:
         """α of the running cross-fade of stale pixels (None when no refresh is due)."""
