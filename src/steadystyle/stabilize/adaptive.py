@@ -43,8 +43,9 @@ Per frame I(t) (H×W×3 uint8 RGB), with G(t) the grey level F = (R+G+B)/3 blurr
    its longer side (area-averaged: each cell the mean of the pixels it covers, which also
    averages camera noise away); sizes given in px (``group_px``, ``min_region_px``,
    ``feather_px``, ``motion_px``, ``context_px``) are the frame's and are scaled to the grid.  α is
-   grown by one cell (so every frame pixel of a moving cell takes α = 1 exactly), brought back
-   to the frame bilinearly (smooth by construction) and only inside the box, and the
+   grown by one cell (so every frame pixel of a moving cell takes α = 1 exactly) and feathered
+   with σ less what the grid already reaches (:func:`grid_feather_sigma`: α reaches about as far
+   as at the frame's own size), brought back to the frame bilinearly (smooth by construction) and only inside the box, and the
    blend there is OpenCV's (uint8 in and out).  At 640×480 and the default 160 this is 1/16 of the
    pixels: the method's own work stays a small share of a network pass.  0 = the frame's own size.
 
