@@ -91,17 +91,39 @@ def test_a_translated_patch_carries_its_strokes_along():
             assert restylized > 10.0  # per-frame stylization would have jumped by 12 levels
 
 
-def test_scene_cut_and_camera_motion_fall_back_to_per_frame():
+def test_a_scene_cut_falls_back_to_per_frame():
     stab, net = SteadyStabilizer(), Net()
     stab(scene(16), net.bind(scene(16)))
     cut = texture(96, 128, 9)  # another scene
     out = stab(cut, net.bind(cut))
     assert stab.last_mode == "full" and np.array_equal(out, net.frame_output(cut, 1))
-    stab, net = SteadyStabilizer(), Net()
-    wide = texture(96, 160, 4)
-    pan = [np.ascontiguousarray(wide[:, 3 * t:3 * t + 128]) for t in range(4)]  # the camera pans 3 px a frame
-    outs = [stab(f, net.bind(f)) for f in pan]
-    assert stab.last_mode == "full" and np.array_equal(outs[-1], net.frame_output(pan[-1], 3))
+
+
+def pan(frames=6, px=3):
+    """A textured wall seen by a camera panning ``px`` px a frame (96×128×3 uint8 each)."""
+    wide = texture(96, 128 + px * frames, 4)
+    return [np.ascontiguousarray(wide[:, px * t:px * t + 128]) for t in range(frames)]
+
+
+def test_under_camera_motion_the_strokes_move_with_the_picture():
+    frames = pan()
+    outs, net = play(SteadyStabilizer(), frames)
+    inner = np.s_[12:84, 12:80]
+    for t in range(1, len(frames)):
+        back = np.s_[12:84, 12 + 3 * t:80 + 3 * t]  # where frame t's inner pixels were at t = 0
+        carried = np.abs(outs[t][inner].astype(int) - outs[0][back].astype(int)).mean()
+        restylized = np.abs(net.frame_output(frames[t], t)[inner].astype(int) - outs[0][back].astype(int)).mean()
+        assert carried < 4.0, (t, carried)  # the painting moved with the camera
+        if t % 2:
+            assert restylized > 10.0  # per-frame stylization would have jumped by 12 levels
+    assert net.pixels < 0.5 * len(frames) * 96 * 128  # the strip that came into view, not the whole frame
+
+
+def test_camera_carry_off_stylizes_a_panning_frame_whole():
+    frames = pan(4)
+    stab, net = make_stabilizer("steady", camera_carry=False), Net()
+    outs = [stab(f, net.bind(f)) for f in frames]
+    assert stab.last_mode == "full" and np.array_equal(outs[-1], net.frame_output(frames[-1], 3))
 
 
 def test_a_head_that_turns_in_front_of_a_plain_wall_is_not_camera_motion():

@@ -6,6 +6,10 @@ stylization, as the frame loop does once a full pass ran), and the evaluation's 
 computed (ratios to per-frame).  For tuning only: ``steadystyle evaluate`` is the measurement.
 
     python tools/tune_steady.py CLIP... --methods "adaptive,steady,steady:photo_factor=4"
+
+A clip ``pan:PX:FILE`` is FILE seen by a panning, shaking camera: a window of 80 % of a frame read
+at 1.25 × ``--size`` slides PX px a frame sideways (and back at the border) with a vertical shake
+of ±2 px, so camera motion can be measured on more than the one hand-held development clip.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import os
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from steadystyle.evaluate.clips import load_clip
@@ -35,6 +40,27 @@ def stylized(clip, spec: RunSpec, cache: Path) -> list[np.ndarray]:
     cache.mkdir(parents=True, exist_ok=True)
     np.save(path, np.stack(out))
     return out
+
+
+def panned(spec: str, frames: int, size: int):
+    """``pan:PX:FILE`` (see the module docstring) as a clip ``size`` px wide."""
+    _, px, path = spec.split(":", 2)
+    big = load_clip(path, frames, int(round(size * 1.25)))
+    h0, w0 = big.frames[0].shape[:2]
+    h, w = int(h0 * 0.8) // 2 * 2, int(w0 * 0.8) // 2 * 2
+    out, x = [], 0.0
+    speed = float(px)
+    for t, f in enumerate(big.frames):
+        x += speed
+        if x < 0 or x > w0 - w:
+            speed, x = -speed, min(max(x, 0.0), float(w0 - w))
+        y = (h0 - h) / 2 + 2.0 * np.sin(t * 0.7)
+        m = np.float32([[1, 0, -x], [0, 1, -y]])
+        crop = cv2.warpAffine(f, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        out.append(cv2.resize(crop, (size, size * h // w // 2 * 2), interpolation=cv2.INTER_AREA))
+    big.frames[:] = out
+    big.name = f"pan{px}-{big.name}"
+    return big
 
 
 def run_method(m, frames, styl):
@@ -70,7 +96,7 @@ def main() -> None:
     methods = parse_methods(a.methods)
     rows = []
     for c in a.clips:
-        clip = load_clip(c, a.frames, a.size)
+        clip = panned(c, a.frames, a.size) if c.startswith("pan:") else load_clip(c, a.frames, a.size)
         styl = stylized(clip, spec, Path(a.cache))
         flows = input_flows(clip.frames)
         statics = [static_mask(x, y) for x, y in zip(clip.frames, clip.frames[1:])]

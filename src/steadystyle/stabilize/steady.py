@@ -45,9 +45,13 @@ Gaussian of ``blur_sigma`` px (uint8, grey levels 0–255):
    γ = 1 at once.  A carried pixel's r (step 2) is K̂(x + Φ) moved towards ĝ(t) by at most
    ε |∇ĝ(t)|, so a mismatch the flow error explains does not add up as "drift" until the whole
    crowd of a busy scene counts as moving.
-7. **Fallback.**  The whole frame is stylized and every key reset when the camera moved (global
-   shift by phase correlation that explains the change, then ``hold_frames`` frames per-frame) or
-   when the moving regions cover more than ``fallback_fraction`` of the frame (a cut, a jump).
+7. **Camera motion.**  When the camera moved (a global shift by phase correlation explains the
+   change in most of the frame; then for ``hold_frames`` frames more) the whole frame is the moving
+   region, α = 1: steps 3–6 run on all of it, so the painting moves with the picture and only what
+   came into view, or what the flow cannot explain, is stylized fresh (``camera_carry``; false
+   stylizes such frames whole, per-frame).
+8. **Fallback.**  The whole frame is stylized and every key reset when the moving regions of a
+   still camera cover more than ``fallback_fraction`` of the frame (a cut, a jump).
 
 Steadiness below 1 (less consistency, fresher texture) is not this method's: it is the frame
 loop's control for every method (:class:`steadystyle.loop.Processor`, ``--steadiness``).
@@ -251,7 +255,9 @@ class SteadyParams:
     fallback_fraction: float = field(default=0.5, metadata=_help("moving share of the frame above which it is "
                                                                  "stylized whole"))
     motion_px: float = field(default=0.5, metadata=_help("global shift (px) that means the camera moved"))
-    hold_frames: int = field(default=8, metadata=_help("frames to stay per-frame after camera motion"))
+    hold_frames: int = field(default=8, metadata=_help("frames to stay in camera mode after camera motion"))
+    camera_carry: bool = field(default=True, metadata=_help("under camera motion carry the whole frame along its "
+                                                            "flow (false: stylize it whole, per-frame)"))
 
     def __post_init__(self) -> None:
         for name in ("noise_factor", "min_threshold", "blur_sigma", "photo_factor", "appear_factor", "feather_px",
@@ -392,10 +398,13 @@ class SteadyStabilizer:
         threshold = self._threshold(cv2.absdiff(gb, self._prev_blur))
         self.last_threshold = threshold
         if self._camera_moved(gb, threshold):
-            return self._full(frame, g, gb, stylize, "full")
-        moving = self._moving(gb, threshold)
-        if float((moving > 0).mean()) > p.fallback_fraction:
-            return self._full(frame, g, gb, stylize, "full")  # a cut, a jump
+            if not p.camera_carry:
+                return self._full(frame, g, gb, stylize, "full")
+            moving = np.ones(g.shape, np.float32)  # everything moved: carry all of it along the frame's flow
+        else:
+            moving = self._moving(gb, threshold)
+            if float((moving > 0).mean()) > p.fallback_fraction:
+                return self._full(frame, g, gb, stylize, "full")  # a cut, a jump
         box = changed_box(moving > 0, 0)
         self.last_moving = moving
         if box is None:
