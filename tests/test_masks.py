@@ -10,7 +10,7 @@ import pytest
 from steadystyle.errors import SteadyStyleError
 from steadystyle.frames import FrameError
 from steadystyle.stabilize.base import make_stabilizer, method_names
-from steadystyle.stabilize.masks import close_mask, composite, grey_level, lerp
+from steadystyle.stabilize.masks import close_mask, composite, grey_level, lerp, put_where
 
 
 def images(shape=(6, 7, 3), seed=0) -> tuple[np.ndarray, np.ndarray]:
@@ -73,6 +73,20 @@ def test_the_composite_of_a_box_is_the_full_composite_cut_to_it():
     mask = np.random.default_rng(2).integers(0, 2, (12, 10)).astype(np.uint8)
     sl = (slice(3, 9), slice(2, 7))
     assert np.array_equal(composite(prev[sl], sty[sl], mask[sl]), composite(prev, sty, mask)[sl])
+
+
+@pytest.mark.parametrize("shape,dtype", [((12, 10, 3), np.uint8), ((12, 10, 2), np.float32), ((12, 10), np.uint8)])
+def test_put_where_writes_the_masked_pixels_of_a_box_in_place_and_nothing_else(shape, dtype):
+    rng = np.random.default_rng(3)
+    frame = (rng.random(shape) * 200).astype(dtype)
+    src = (rng.random((6, 5) + shape[2:]) * 200).astype(dtype)
+    mask = rng.random((6, 5)) > 0.5
+    want = frame.copy()
+    np.copyto(want[3:9, 2:7], src, where=mask if len(shape) == 2 else mask[..., None])
+    put_where(frame[3:9, 2:7], src, mask)  # a strided view of the frame
+    assert np.array_equal(frame, want)
+    with pytest.raises(SteadyStyleError):
+        put_where(frame[3:9, 2:7], src[:5], mask)
 
 
 @pytest.mark.parametrize("bad", [np.zeros((4, 4, 3), np.float32), np.zeros((4, 4), np.uint8),

@@ -179,6 +179,22 @@ def test_a_fade_between_two_textures_keeps_their_contrast():
     assert np.abs(cv2.blur(kept, (9, 9)).astype(int) - cv2.blur(plain, (9, 9)).astype(int)).mean() < 2  # same colours
 
 
+def test_a_fade_in_one_corner_touches_only_that_corner_and_matches_the_whole_crop_formula():
+    a, b = texture(64, 96, 13, sigma=1.0), texture(64, 96, 14, sigma=1.0)
+    t = np.ones((64, 96), np.float32)
+    t[4:14, 70:90] = 0.3  # only here do the two textures fade into each other
+    got = _faded(a, b, t, rho=0.5)
+    whole = a + t[..., None] * (b.astype(np.float32) - a)  # the docstring's formula on the whole crop
+    whole = np.clip(np.rint(whole), 0, 255).astype(np.float32)
+    gain = 1.0 / np.sqrt(0.7 ** 2 + 0.3 ** 2 + 2 * 0.5 * 0.3 * 0.7)
+    mean = cv2.GaussianBlur(whole, (0, 0), 2.0)
+    want = np.clip(np.rint(mean + gain * (whole - mean)), 0, 255).astype(np.uint8)
+    assert np.abs(got[4:14, 70:90].astype(int) - want[4:14, 70:90]).max() <= 2  # the blend rounds within 1 level
+    outside = np.ones((64, 96), bool)
+    outside[4:14, 70:90] = False
+    assert np.array_equal(got[outside], b[outside])  # γ = 1: the new key exactly
+
+
 def test_edge_slack_allows_for_a_flow_error_only_where_the_grey_has_a_gradient():
     from steadystyle.stabilize.steady import edge_slack
     g = np.zeros((8, 8), np.uint8)

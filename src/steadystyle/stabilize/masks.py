@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import SteadyStyleError
 from ..frames import check_frame
 
-__all__ = ["grey_level", "background_mask", "close_mask", "composite", "lerp", "blend", "check_threshold", "check_kernel",
+__all__ = ["grey_level", "background_mask", "close_mask", "composite", "put_where", "lerp", "blend", "check_threshold", "check_kernel",
            "check_iterations", "check_bounded", "MAX_KERNEL", "MAX_ITERATIONS"]
 
 MAX_KERNEL = 99
@@ -168,7 +168,28 @@ def composite(prev_output: np.ndarray, stylized: np.ndarray, mask: np.ndarray) -
         raise SteadyStyleError(f"stylized frame is {stylized.shape}, previous output is {prev_output.shape}")
     if mask.shape != prev_output.shape[:2]:
         raise SteadyStyleError(f"mask is {mask.shape}, frames are {prev_output.shape[:2]}")
-    return np.where((mask != 0)[..., None], prev_output, stylized)
+    out = np.array(stylized, copy=True)
+    put_where(out, prev_output, mask != 0)
+    return out
+
+
+def put_where(dst: np.ndarray, src: np.ndarray, mask: np.ndarray) -> None:
+    """dst ← src where ``mask``, in place.
+
+    dst: an h×w or h×w×c array (c ≤ 4), or a view of one (e.g. a box of a frame).  src: the same
+    shape and dtype.  mask: h×w bool.  The same as ``np.copyto(dst, src, where=mask[..., None])``,
+    by OpenCV's masked copy (numpy's broadcast ``where=`` is ~30× slower on a 640×480×3 frame).
+    """
+    if dst.shape != src.shape or dst.dtype != src.dtype or mask.shape != dst.shape[:2]:
+        raise SteadyStyleError(f"cannot copy {src.shape} {src.dtype} into {dst.shape} {dst.dtype} "
+                               f"under a {mask.shape} mask")
+    m = np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
+    if dst.flags.c_contiguous:
+        cv2.copyTo(np.ascontiguousarray(src), m, dst)  # writes into dst
+        return
+    part = np.ascontiguousarray(dst)  # a copy: OpenCV cannot write into a strided view
+    cv2.copyTo(np.ascontiguousarray(src), m, part)
+    dst[...] = part
 
 
 # --------------------------------------------------------------------------- the blend

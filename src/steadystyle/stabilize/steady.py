@@ -75,7 +75,7 @@ from ..geometry import Box, grow
 from .adaptive import drop_specks, feather, global_shift, group_regions, tile_shares
 from .base import Stylize, register
 from .flow import DIS_PRESETS
-from .masks import lerp
+from .masks import lerp, put_where
 
 __all__ = ["SteadyParams", "SteadyStabilizer", "box_flow", "compose_flow", "noise_sigma_u8", "changed_box",
            "camera_moved_everywhere"]
@@ -201,22 +201,33 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return xs, ys
 
 
+#: Radius (px) of OpenCV's Gaussian kernel for σ = 2 on float images (ksize = 2·round(4σ)+1 = 17).
+_FADE_BLUR_RADIUS = 8
+
+
 def _faded(a: np.ndarray, b: np.ndarray, t: np.ndarray, rho: float) -> np.ndarray:
     """a + t (b − a) for uint8 h×w×3 ``a``, ``b`` and h×w float32 ``t``, with the local contrast of
     the texture kept: a blend of two textures correlated by ρ has its deviation from the local
     mean (Gaussian, σ 2 px) shrunk by √((1−t)² + t² + 2ρt(1−t)); it is scaled back up by that
-    factor where 0 < t < 1 (ρ = 1: a plain blend)."""
-    out = lerp(a, b, t[..., None])
+    factor where 0 < t < 1 (ρ = 1: a plain blend).  The contrast step runs only on the box of the
+    fading pixels grown by the blur's radius, which gives the same values as on the whole crop."""
+    out = cv2.blendLinear(a, b, 1.0 - t, t)  # OpenCV's fused blend: within 1 level of lerp, t = 0 or 1 exact
     fading = (t > 0) & (t < 1)
-    if rho >= 1.0 or not fading.any():
+    box = changed_box(fading, _FADE_BLUR_RADIUS) if rho < 1.0 else None
+    if box is None:
         return out
-    gain = 1.0 / np.sqrt((1 - t) ** 2 + t ** 2 + 2 * rho * t * (1 - t))
-    f = out.astype(np.float32)
+    sl = box.slices()
+    tt = t[sl]
+    gain = 1.0 / np.sqrt((1 - tt) ** 2 + tt ** 2 + 2 * rho * tt * (1 - tt))
+    f = out[sl].astype(np.float32)
     mean = cv2.GaussianBlur(f, (0, 0), 2.0)
-    f = mean + gain[..., None] * (f - mean)
+    f -= mean
+    f *= gain[..., None]
+    f += mean
     np.rint(f, out=f)
     np.clip(f, 0, 255, out=f)
-    return np.where(fading[..., None], f.astype(np.uint8), out)
+    put_where(out[sl], f.astype(np.uint8), fading[sl])
+    return out
 
 
 # --------------------------------------------------------------------------- parameters
@@ -461,8 +472,9 @@ class SteadyStabilizer:
             part = np.empty_like(warped)
             part[sub.slices()] = self._fresh(stylize, box, sub)
             a3 = a[..., None]
-            new_key = np.where(inside[..., None], lerp(warped, part, a3), warped)
-            new_grey = np.where(inside, lerp(warped_grey, cur, a), warped_grey)
+            new_key, new_grey = warped.copy(), warped_grey.copy()
+            put_where(new_key, lerp(warped, part, a3), inside)
+            put_where(new_grey, lerp(warped_grey, cur, a), inside)
             self._bake(box, inside, new_key, new_grey)
             offsets[:] = 0.0
             warped, warped_grey = new_key, new_grey
@@ -485,10 +497,12 @@ class SteadyStabilizer:
         if self.last_mode == "key":
             gamma = np.maximum(gamma, snap)  # no fade from a previous output that shows something else
         out = _faded(carried, warped, gamma, p.fade_contrast)
-        np.copyto(self._out[sl], out, where=inside[..., None])
-        np.copyto(self._offsets[sl], offsets, where=inside[..., None])
-        np.copyto(self._gamma[sl], gamma, where=inside)
-        np.copyto(self._ref[sl], np.where(stale, cur, _explained(warped_grey, cur, slack)), where=inside)
+        put_where(self._out[sl], out, inside)
+        self._offsets[sl] = offsets  # outside ``inside`` the step is 0, so these are the old offsets exactly
+        put_where(self._gamma[sl], gamma, inside)
+        ref = _explained(warped_grey, cur, slack).copy()  # (may be warped_grey itself)
+        put_where(ref, cur, stale)
+        put_where(self._ref[sl], ref, inside)
         return fresh
 
     def _bake(self, box: Box, inside: np.ndarray, key: np.ndarray, key_grey: np.ndarray) -> None:
@@ -501,9 +515,9 @@ class SteadyStabilizer:
         moved = np.any(self._offsets != 0.0, axis=2)
         moved[box.slices()] &= ~inside
         if moved.any():
-            np.copyto(self._key, self._out, where=moved[..., None])
-            np.copyto(self._key_grey, self._ref, where=moved)
+            put_where(self._key, self._out, moved)
+            put_where(self._key_grey, self._ref, moved)
             self._offsets[moved] = 0.0
         sl = box.slices()
-        np.copyto(self._key[sl], key, where=inside[..., None])
-        np.copyto(self._key_grey[sl], key_grey, where=inside)
+        put_where(self._key[sl], key, inside)
+        put_where(self._key_grey[sl], key_grey, inside)
