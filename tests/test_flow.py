@@ -6,7 +6,7 @@ import pytest
 
 from steadystyle.errors import SteadyStyleError
 from steadystyle.stabilize.base import make_stabilizer
-from steadystyle.stabilize.flow import FlowParams, dis_flow, unreliable, warp
+from steadystyle.stabilize.flow import FlowParams, dis_flow, make_dis, unreliable, warp
 
 
 def texture(h=48, w=64, seed=0):
@@ -34,6 +34,23 @@ def test_forward_backward_check_of_ruder_et_al():
     back = -edge
     bad = unreliable(edge, back)
     assert bad[:, 3:5].all() and not bad[:, :2].any() and not bad[:, 6:].any()
+
+
+@pytest.mark.parametrize("preset", ["medium", "lean"])
+def test_every_preset_finds_a_two_pixel_shift(preset):
+    wide = texture(48, 72, seed=3)
+    a = cv2.cvtColor(np.ascontiguousarray(wide[:, 2:66]), cv2.COLOR_RGB2GRAY)
+    b = cv2.cvtColor(np.ascontiguousarray(wide[:, 4:68]), cv2.COLOR_RGB2GRAY)  # a(x) = b(x − 2)
+    flow = dis_flow(a, b, preset)
+    inner = flow[12:36, 16:48]
+    assert abs(np.median(inner[..., 0]) + 2.0) < 0.25 and abs(np.median(inner[..., 1])) < 0.25
+
+
+def test_the_lean_preset_is_medium_with_fewer_iterations():
+    lean, medium = make_dis("lean"), make_dis("medium")
+    assert lean.getFinestScale() == medium.getFinestScale()
+    assert (lean.getPatchStride(), lean.getGradientDescentIterations(), lean.getVariationalRefinementIterations()) \
+        == (4, 12, 2)
 
 
 def test_dis_flow_rejects_bad_input():

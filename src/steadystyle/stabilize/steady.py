@@ -74,7 +74,7 @@ from ..frames import check_frame
 from ..geometry import Box, grow
 from .adaptive import drop_specks, feather, global_shift, group_regions, tile_shares
 from .base import Stylize, register
-from .flow import DIS_PRESETS
+from .flow import DIS_PRESETS, make_dis
 from .masks import lerp, put_where
 
 __all__ = ["SteadyParams", "SteadyStabilizer", "box_flow", "compose_flow", "noise_sigma_u8", "changed_box",
@@ -201,7 +201,7 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return xs, ys
 
 
-#: Radius (px) of OpenCV's Gaussian kernel for σ = 2 on float images (ksize = 2·round(4σ)+1 = 17).
+#: At least the radius (px) of OpenCV's Gaussian kernel for σ = 2 (uint8: 2·round(3σ)+1 = 13 taps).
 _FADE_BLUR_RADIUS = 8
 
 
@@ -219,8 +219,9 @@ def _faded(a: np.ndarray, b: np.ndarray, t: np.ndarray, rho: float) -> np.ndarra
     sl = box.slices()
     tt = t[sl]
     gain = 1.0 / np.sqrt((1 - tt) ** 2 + tt ** 2 + 2 * rho * tt * (1 - tt))
-    f = out[sl].astype(np.float32)
-    mean = cv2.GaussianBlur(f, (0, 0), 2.0)
+    part = out[sl]
+    mean = cv2.GaussianBlur(part, (0, 0), 2.0).astype(np.float32)  # uint8 (fixed point): within ~1 level
+    f = part.astype(np.float32)
     f -= mean
     f *= gain[..., None]
     f += mean
@@ -254,7 +255,8 @@ class SteadyParams:
     min_region_px: int = field(default=24, metadata=_help("changed specks smaller than this are noise, px"))
     group_px: int = field(default=8, metadata=_help("moving pixels this close join one region, px"))
     feather_px: float = field(default=3.0, metadata=_help("soft edge of a moving region (Gaussian σ), px"))
-    flow_preset: str = field(default="medium", metadata=_help("OpenCV DIS preset of the flow on the moving box"))
+    flow_preset: str = field(default="lean", metadata=_help("DIS preset of the flow on the moving box (ultrafast, "
+                                                            "fast, medium, lean)"))
     flow_side: int = field(default=320, metadata=_help("longer side (px) the moving box's flow is computed at"))
     key_frames: int = field(default=12, metadata=_help("renew keyframe pixels older than this many frames"))
     fade_frames: int = field(default=4, metadata=_help("frames over which a new keyframe fades in"))
@@ -313,7 +315,7 @@ class SteadyStabilizer:
         if not isinstance(params, SteadyParams):
             raise SteadyStyleError(f"params must be SteadyParams, got {type(params).__name__}")
         self.params = params
-        self._dis = cv2.DISOpticalFlow_create(DIS_PRESETS[params.flow_preset])
+        self._dis = make_dis(params.flow_preset)
         self.reset()
 
     def reset(self) -> None:
