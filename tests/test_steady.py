@@ -213,3 +213,36 @@ def test_a_mismatch_the_flow_error_explains_does_not_add_up_as_drift():
     # the grey a carried pixel counts as made from moves towards the frame by at most the slack
     assert _explained(made_from, cur, np.float32([[10.0, 10.0, 10.0]])).tolist() == [[104, 110, 90]]
     assert _explained(made_from, cur, 0.0) is made_from  # no slack: the key's grey, as before
+
+
+def test_an_edge_in_only_one_of_the_two_greys_is_a_change_not_a_flow_error():
+    from steadystyle.stabilize.steady import edge_slack
+    edge = np.zeros((8, 8), np.uint8)
+    edge[:, 4:] = 80
+    moved = np.zeros((8, 8), np.uint8)
+    moved[:, 5:] = 80  # the same edge one column over: a flow error of 1 px
+    flat = np.full((8, 8), 40, np.uint8)  # a plain cheek where the edge (a mouth) appeared
+    assert edge_slack(edge, 1.0, moved)[4, 4] == pytest.approx(40.0)  # both have it: allowed for
+    assert edge_slack(edge, 1.0, flat)[4, 4] == 0.0  # only one has it: the bare threshold
+
+
+def test_stretch_is_zero_for_a_shift_and_measures_how_far_strokes_are_drawn_out():
+    from steadystyle.stabilize.steady import stretch
+    shift = np.zeros((9, 9, 2), np.float32)
+    shift[..., 0], shift[..., 1] = 3.0, -1.5
+    assert np.abs(stretch(shift)[1:-1, 1:-1]).max() == 0.0
+    xs = np.arange(9, dtype=np.float32)
+    drawn = np.zeros((9, 9, 2), np.float32)
+    drawn[..., 0] = -0.5 * xs[None, :]  # x + Φ(x) = 0.5 x: the key read at half speed, strokes twice as long
+    assert stretch(drawn)[4, 4] == pytest.approx(0.5)
+
+
+def test_strokes_carried_along_a_smooth_but_wrong_flow_are_renewed_not_stretched():
+    stab = SteadyStabilizer(SteadyParams(max_stretch=0.5))
+    net = Net()
+    stab(scene(40), net.bind(scene(40)))
+    stab._offsets[40:56, 44:60, 0] = -0.75 * (np.arange(16, dtype=np.float32) - 8)[None, :]  # a key pulled apart
+    frame = scene(41)
+    stab(frame, net.bind(frame))
+    pulled = stab.last_fresh[40:56, 48:56]
+    assert (pulled > 0).mean() > 0.9  # the stretched strokes take fresh stylization

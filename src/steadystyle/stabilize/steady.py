@@ -28,9 +28,10 @@ Gaussian of ``blur_sigma`` px (uint8, grey levels 0–255):
    fresh stylization, never from a warped copy, so they do not blur frame after frame.
 5. **Fresh where the flow fails.**  A pixel takes the fresh stylization S(t) — it is *re-keyed*:
    K(x) ← S(t)(x), K̂(x) ← ĝ(t)(x), Φ(x) ← 0 — where the keyframe no longer explains the input,
-   |ĝ(t) − K̂(x + Φ(x))| > ``photo_factor`` × T + ε |∇ĝ(t)| (occlusion, uncovered background, a
-   flow error, the mouth opening; ε = ``flow_error_px``: near an edge a flow off by ε px moves the
-   grey by ε |∇ĝ| without anything new to paint, while on a flat area the bare threshold holds),
+   |ĝ(t) − K̂(x + Φ(x))| > ``photo_factor`` × T + ε min(|∇ĝ(t)|, |∇K̂(x + Φ)|) (occlusion, uncovered
+   background, a flow error, the mouth opening; ε = ``flow_error_px``: near an edge both images
+   have, a flow off by ε px moves the grey by ε |∇ĝ| without anything new to paint, while on a
+   flat area, or at an edge only one of them has, the bare threshold holds),
    where x + Φ(x) left the frame, and at a bounded rate: keys older than
    ``key_frames`` frames are renewed, so the texture never drifts far from the painting.  The
    re-keyed set is feathered (σ ``feather_px``/2) so there is no patchwork.  A pixel whose
@@ -41,7 +42,8 @@ Gaussian of ``blur_sigma`` px (uint8, grey levels 0–255):
    textures is flatter than either (its deviation from the local mean shrinks by
    √((1−γ)² + γ² + 2ργ(1−γ)) for textures correlated by ρ = ``fade_contrast``); during a fade that
    deviation is scaled back up, so the strokes stay as crisp as per-frame.  Where P is
-   itself wrong (|ĝ(t) − ĝ(t−1)(x + b)| > ``appear_factor`` × T + ε |∇ĝ(t)|: something appeared)
+   itself wrong (|ĝ(t) − ĝ(t−1)(x + b)| > ``appear_factor`` × T + ε min(|∇ĝ(t)|, |∇ĝ(t−1)(x + b)|):
+   something appeared)
    γ = 1 at once.  A carried pixel's r (step 2) is K̂(x + Φ) moved towards ĝ(t) by at most
    ε |∇ĝ(t)|, so a mismatch the flow error explains does not add up as "drift" until the whole
    crowd of a busy scene counts as moving.
@@ -77,7 +79,7 @@ from .base import Stylize, register
 from .flow import DIS_PRESETS, make_dis
 from .masks import lerp, put_where
 
-__all__ = ["SteadyParams", "SteadyStabilizer", "box_flow", "compose_flow", "noise_sigma_u8", "changed_box",
+__all__ = ["SteadyParams", "SteadyStabilizer", "box_flow", "compose_flow", "stretch", "noise_sigma_u8", "changed_box",
            "camera_moved_everywhere"]
 
 
@@ -172,16 +174,37 @@ def compose_flow(step: np.ndarray, offsets: np.ndarray, box: Box,
     return step + carried, (mx, my)
 
 
-def edge_slack(grey: np.ndarray, error_px: float) -> np.ndarray | float:
+def stretch(offsets: np.ndarray) -> np.ndarray:
+    """How far the map x → x + Φ(x) pulls the keyframe out of shape: the L1 norm of the Jacobian
+    of Φ (h×w×2 float32 px → h×w float32, px per px; central differences).  0 for a shift; a
+    stroke 4 px long drawn out to 6 px scores 0.5.  A flow that is smooth but wrong — on a plain
+    wall an arm uncovered — carries the strokes without a photometric error, but stretches them."""
+    dx = cv2.Sobel(offsets, cv2.CV_32F, 1, 0, ksize=1, scale=0.5)
+    dy = cv2.Sobel(offsets, cv2.CV_32F, 0, 1, ksize=1, scale=0.5)
+    return (np.abs(dx) + np.abs(dy)).sum(axis=2)
+
+
+def _gradient_l1(grey: np.ndarray) -> np.ndarray:
+    """|∇grey| as the L1 norm of the 3×3 Sobel gradient (h×w float32, the Sobel's scale: 8 × grey levels per px)."""
+    gx = cv2.Sobel(grey, cv2.CV_16S, 1, 0, ksize=3)
+    gy = cv2.Sobel(grey, cv2.CV_16S, 0, 1, ksize=3)
+    return cv2.add(cv2.absdiff(gx, 0), cv2.absdiff(gy, 0), dtype=cv2.CV_32F)
+
+
+def edge_slack(grey: np.ndarray, error_px: float, other: np.ndarray | None = None) -> np.ndarray | float:
     """How far (grey levels) a flow that is off by ``error_px`` px moves each pixel's grey level:
     ``error_px`` × |∇grey| (L1 norm of the 3×3 Sobel gradient, grey levels per px), h×w float32;
     0.0 when ``error_px`` is 0.  Near an edge a small flow error looks like a large change; on a
-    flat area it does not, so something that appears there is still caught at the bare threshold."""
+    flat area it does not, so something that appears there is still caught at the bare threshold.
+
+    With ``other`` (the h×w uint8 grey it is compared with) the gradient is the smaller of the two:
+    a flow error moves an edge that both images have, so an edge in only one of them — a mouth that
+    opened on a plain cheek, an arm gone from a plain wall — is a change, not a flow error."""
     if error_px <= 0:
         return 0.0
-    gx = cv2.Sobel(grey, cv2.CV_16S, 1, 0, ksize=3)
-    gy = cv2.Sobel(grey, cv2.CV_16S, 0, 1, ksize=3)
-    l1 = cv2.add(cv2.absdiff(gx, 0), cv2.absdiff(gy, 0), dtype=cv2.CV_32F)
+    l1 = _gradient_l1(grey)
+    if other is not None:
+        l1 = cv2.min(l1, _gradient_l1(other))
     return l1 * np.float32(error_px / 8.0)  # the Sobel kernel weighs a unit slope by 8
 
 
@@ -262,6 +285,8 @@ class SteadyParams:
     fade_frames: int = field(default=4, metadata=_help("frames over which a new keyframe fades in"))
     fade_contrast: float = field(default=0.5, metadata=_help("correlation assumed between the textures of a fade, "
                                                               "0–1; below 1 the fade keeps their contrast"))
+    max_stretch: float = field(default=0.5, metadata=_help("re-key where the carried strokes are stretched: the "
+                                                            "offsets' gradient (px per px, L1) above this; 0: off"))
     stale_share: float = field(default=0.1, metadata=_help("a new keyframe early when the flow fails on more "
                                                             "than this share of the moving pixels"))
     context_px: int = field(default=16, metadata=_help("context around the stylized box, px"))
@@ -274,7 +299,7 @@ class SteadyParams:
 
     def __post_init__(self) -> None:
         for name in ("noise_factor", "min_threshold", "blur_sigma", "photo_factor", "appear_factor", "feather_px",
-                     "motion_px", "flow_error_px"):
+                     "motion_px", "flow_error_px", "max_stretch"):
             value = float(getattr(self, name))
             if not np.isfinite(value) or value < 0:
                 raise SteadyStyleError(f"{name} must be a finite number ≥ 0 (got {getattr(self, name)!r})")
@@ -459,9 +484,12 @@ class SteadyStabilizer:
         carried_grey = cv2.remap(self._prev_blur, sx, sy, lin, borderMode=rep)
         cur = gb[sl]
         left = (kx < 0) | (kx > w - 1) | (ky < 0) | (ky > h - 1)
-        slack = edge_slack(cur, p.flow_error_px)
+        if p.max_stretch > 0:
+            left |= stretch(offsets) > p.max_stretch  # strokes pulled out of shape: not theirs any more
+        slack = edge_slack(cur, p.flow_error_px, warped_grey)
         stale = ((cv2.absdiff(cur, warped_grey) > int(round(p.photo_factor * threshold)) + slack) | left) & inside
-        appeared = (cv2.absdiff(cur, carried_grey) > int(round(p.appear_factor * threshold)) + slack) & inside
+        appeared = (cv2.absdiff(cur, carried_grey) > int(round(p.appear_factor * threshold))
+                    + edge_slack(cur, p.flow_error_px, carried_grey)) & inside
         fresh = np.zeros(g.shape, np.float32)
         self._since_key += 1
         inside_px = max(1, int(inside.sum()))
