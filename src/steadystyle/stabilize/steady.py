@@ -179,9 +179,13 @@ def stretch(offsets: np.ndarray) -> np.ndarray:
     of Φ (h×w×2 float32 px → h×w float32, px per px; central differences).  0 for a shift; a
     stroke 4 px long drawn out to 6 px scores 0.5.  A flow that is smooth but wrong — on a plain
     wall an arm uncovered — carries the strokes without a photometric error, but stretches them."""
-    dx = cv2.Sobel(offsets, cv2.CV_32F, 1, 0, ksize=1, scale=0.5)
-    dy = cv2.Sobel(offsets, cv2.CV_32F, 0, 1, ksize=1, scale=0.5)
-    return (np.abs(dx) + np.abs(dy)).sum(axis=2)
+    total: np.ndarray | None = None
+    for plane in cv2.split(offsets):
+        for dx, dy in ((1, 0), (0, 1)):
+            d = cv2.absdiff(cv2.Sobel(plane, cv2.CV_32F, dx, dy, ksize=1, scale=0.5), 0)
+            total = d if total is None else cv2.add(total, d)
+    assert total is not None
+    return total
 
 
 def _gradient_l1(grey: np.ndarray) -> np.ndarray:
@@ -542,7 +546,8 @@ class SteadyStabilizer:
         pixel points at a key that changed under it."""
         assert (self._out is not None and self._key is not None and self._key_grey is not None
                 and self._offsets is not None and self._ref is not None)
-        moved = np.any(self._offsets != 0.0, axis=2)
+        h, w = self._offsets.shape[:2]
+        moved = cv2.reduce(np.abs(self._offsets).reshape(-1, 2), 1, cv2.REDUCE_MAX).reshape(h, w) != 0.0
         moved[box.slices()] &= ~inside
         if moved.any():
             put_where(self._key, self._out, moved)
