@@ -160,6 +160,18 @@ def test_a_parameter_of_another_method_is_refused_not_ignored(tmp_path, tiny_sty
 
 
 
+def test_an_option_several_methods_share_names_each_method_and_its_default():
+    import argparse
+
+    from steadystyle.commands.options import add_method_options
+
+    parser = argparse.ArgumentParser()
+    add_method_options(parser)
+    (action,) = [a for a in parser._actions if "--flow-preset" in a.option_strings]
+    assert action.help.startswith("flow, steady: DIS preset")
+    assert "[flow: medium; steady: lean]" in action.help
+
+
 def test_sigterm_while_the_parser_and_commands_are_built_is_one_line_and_143():
     """The command's handlers come before it builds its parser, which imports every command
     (and torch: seconds); a SIGTERM then is the one interrupted line and 128 + 15, not a silent

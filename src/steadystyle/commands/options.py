@@ -100,19 +100,23 @@ def add_method_options(parser: argparse.ArgumentParser) -> None:
     lines = "; ".join(f"{m}: {METHODS[m].summary}" for m in names)
     parser.add_argument("--method", choices=names, default=DEFAULT_METHOD,
                         help=f"stabilization method (default {DEFAULT_METHOD}). {lines}")
-    seen: set[str] = set()
-    group = parser.add_argument_group("method parameters (each method uses its own; defaults are the method's)")
+    owners: dict[str, list[tuple[str, dataclasses.Field]]] = {}
     for name in names:
         for f in dataclasses.fields(METHODS[name].params):
-            if f.name in seen:
-                continue
-            seen.add(f.name)
-            flag = "--" + f.name.replace("_", "-")
-            help_text = f"{f.metadata.get('help', '')} [{name}: {f.default}]"
-            if f.type in ("bool", bool):
-                group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
-            else:
-                group.add_argument(flag, dest=f.name, type=_FIELD_TYPES.get(f.type, str), default=None, help=help_text)
+            owners.setdefault(f.name, []).append((name, f))
+    group = parser.add_argument_group("method parameters (each method uses its own; defaults are the method's)")
+    for fields in owners.values():
+        f = fields[0][1]
+        flag = "--" + f.name.replace("_", "-")
+        defaults = "; ".join(f"{name}: {field.default}" for name, field in fields)
+        text = f.metadata.get("help", "")
+        if len(fields) > 1 and text.startswith(fields[0][0] + ": "):  # one option for several methods: name them all
+            text = ", ".join(name for name, _ in fields) + text[len(fields[0][0]):]
+        help_text = f"{text} [{defaults}]"
+        if f.type in ("bool", bool):
+            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        else:
+            group.add_argument(flag, dest=f.name, type=_FIELD_TYPES.get(f.type, str), default=None, help=help_text)
 
 
 def method_params(args: argparse.Namespace) -> Any:
