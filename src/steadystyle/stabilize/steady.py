@@ -32,7 +32,9 @@ Gaussian of ``blur_sigma`` px (uint8, grey levels 0–255):
    background, a flow error, the mouth opening; ε = ``flow_error_px``: near an edge both images
    have, a flow off by ε px moves the grey by ε |∇ĝ| without anything new to paint, while on a
    flat area, or at an edge only one of them has, the bare threshold holds),
-   where x + Φ(x) left the frame, and at a bounded rate: keys older than
+   where x + Φ(x) left the frame or Φ pulls the strokes out of shape (:func:`stretch` >
+   ``max_stretch``: a smooth but wrong flow, on a plain area, passes the photometric test but
+   draws cracks), and at a bounded rate: keys older than
    ``key_frames`` frames are renewed, so the texture never drifts far from the painting.  The
    re-keyed set is feathered (σ ``feather_px``/2) so there is no patchwork.  A pixel whose
    keyframe was overwritten under it sees its own K̂ disagree and is re-keyed in turn.
