@@ -106,6 +106,18 @@ def test_every_method_refuses_a_bad_frame_with_the_one_frame_error(method):
         assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("method", method_names())
+@pytest.mark.parametrize("shape", [(1, 1), (1, 30), (2, 3), (7, 9), (11, 11), (12, 5)])
+def test_every_method_takes_a_moving_frame_of_a_few_pixels(method, shape):
+    h, w = shape
+    wide = np.random.default_rng(5).integers(0, 256, (h, w + 30, 3)).astype(np.uint8)
+    stab = make_stabilizer(method)
+    for t in range(8):  # a pan of 3 px a frame: the camera tests, the flows and the phase correlation run
+        f = np.ascontiguousarray(wide[:, 3 * t:3 * t + w])
+        out = stab(f, lambda box=None, f=f: (255 - f) if box is None else (255 - f)[box.slices()].copy())
+        assert out.shape == f.shape and out.dtype == np.uint8
+
+
 def test_blend_ends_are_exact_and_the_middle_is_within_one_level_of_lerp():
     from steadystyle.stabilize.masks import blend
     a, b = images((40, 50, 3))

@@ -172,6 +172,8 @@ def global_shift(a: np.ndarray, b: np.ndarray, width: int = 160) -> tuple[float,
     """Global translation (dx, dy) in px of the given images with ``b(x) ≈ a(x − d)``, for grey
     images ``a``, ``b`` (H×W float32), by phase correlation on copies at most ``width`` px wide (Hann window)."""
     h, w = a.shape
+    if min(h, w) < 8:
+        return 0.0, 0.0  # too small to measure a shift (and to window)
     scale = min(1.0, width / w)
     size = (max(8, round(w * scale)), max(8, round(h * scale)))
     # copies always: OpenCV 4.11's phaseCorrelate applies the window to its inputs in place

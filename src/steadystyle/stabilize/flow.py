@@ -63,10 +63,13 @@ def grey_u8(frame: np.ndarray) -> np.ndarray:
 
 
 def dis_flow(a: np.ndarray, b: np.ndarray, preset: str = "medium") -> np.ndarray:
-    """DIS optical flow from grey image ``a`` to ``b`` (H×W uint8) → H×W×2 float32 px, ``a(x) ≈ b(x + w)``."""
+    """DIS optical flow from grey image ``a`` to ``b`` (H×W uint8) → H×W×2 float32 px, ``a(x) ≈ b(x + w)``
+    (zero for images DIS cannot take: under 8 px on a side, or under 12 px on both)."""
     dis = make_dis(preset)
     if a.shape != b.shape or a.ndim != 2 or a.dtype != np.uint8:
         raise SteadyStyleError(f"flow needs two equal H×W uint8 grey images, got {a.shape} and {b.shape}")
+    if min(a.shape) < 8 or max(a.shape) < 12:
+        return np.zeros(a.shape + (2,), np.float32)  # DIS needs 8 px each way and 12 one way (its patch)
     return dis.calc(a, b, None)
 
 
@@ -87,6 +90,13 @@ def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     return cv2.remap(image, xs + flow[..., 0], ys + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+def _gradient(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(∂c/∂y, ∂c/∂x) of an H×W array by central differences (``np.gradient``); 0 along a side of one pixel."""
+    dy = np.gradient(c, axis=0) if c.shape[0] > 1 else np.zeros_like(c)
+    dx = np.gradient(c, axis=1) if c.shape[1] > 1 else np.zeros_like(c)
+    return dy, dx
+
+
 def unreliable(wf: np.ndarray, wb: np.ndarray) -> np.ndarray:
     """Occlusions and motion boundaries of forward flow ``wf`` (a → b), given backward flow ``wb`` (b → a).
 
@@ -96,8 +106,8 @@ def unreliable(wf: np.ndarray, wb: np.ndarray) -> np.ndarray:
     wb_at = warp(wb, wf)
     fb = wf + wb_at
     occluded = (fb ** 2).sum(-1) > 0.01 * ((wf ** 2).sum(-1) + (wb_at ** 2).sum(-1)) + 0.5
-    du_dy, du_dx = np.gradient(wf[..., 0])
-    dv_dy, dv_dx = np.gradient(wf[..., 1])
+    du_dy, du_dx = _gradient(wf[..., 0])
+    dv_dy, dv_dx = _gradient(wf[..., 1])
     boundary = du_dx ** 2 + du_dy ** 2 + dv_dx ** 2 + dv_dy ** 2 > 0.01 * (wf ** 2).sum(-1) + 0.002
     return occluded | boundary
 
