@@ -131,13 +131,15 @@ def camera_moved_everywhere(anchor: np.ndarray, grey: np.ndarray, threshold: flo
     m = int(np.ceil(max(abs(dx), abs(dy)))) + 1
     if 2 * m + tiles >= min(h, w):
         return False  # not verifiable; a jump this large changes most of the frame and falls back anyway
+    before = tile_shares((np.abs(grey - anchor) > threshold)[m:h - m, m:w - m], tiles)
+    changed = before > min_changed
+    if int(changed.sum()) < spread * tiles * tiles:
+        return False  # a local change (the common case): no need to shift the anchor
     shifted = cv2.warpAffine(anchor, np.float32([[1, 0, dx], [0, 1, dy]]), (w, h), flags=cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_REPLICATE)
-    before = tile_shares((np.abs(grey - anchor) > threshold)[m:h - m, m:w - m], tiles)
     after = tile_shares((np.abs(grey - shifted) > threshold)[m:h - m, m:w - m], tiles)
-    changed = before > min_changed
     fits = int((changed & (after < explained * before)).sum())
-    return int(changed.sum()) >= spread * tiles * tiles and fits * 3 >= 2 * int(changed.sum())
+    return fits * 3 >= 2 * int(changed.sum())
 
 
 def box_flow(dis: cv2.DISOpticalFlow, a: np.ndarray, b: np.ndarray, max_side: int) -> np.ndarray:
