@@ -7,6 +7,8 @@ computed (ratios to per-frame).  For tuning only: ``steadystyle evaluate`` is th
 
     python tools/tune_steady.py CLIP... --methods "adaptive,steady,steady:photo_factor=4"
 
+On the synthetic call (``synthetic``) the exact ghosts and the foreground lag are printed too.
+
 A clip ``pan:PX:FILE`` is FILE seen by a panning, shaking camera: a window of 80 % of a frame read
 at 1.25 × ``--size`` slides PX px a frame sideways (and back at the border) with a vertical shake
 of ±2 px, so camera motion can be measured on more than the one hand-held development clip.
@@ -24,6 +26,7 @@ import cv2
 import numpy as np
 
 from steadystyle.evaluate.clips import load_clip
+from steadystyle.evaluate.groundtruth import exact_ghosts
 from steadystyle.evaluate.metrics import sharpness, static_flicker, static_mask
 from steadystyle.evaluate.runner import parse_methods
 from steadystyle.evaluate.warping import input_flows, warping_errors
@@ -111,8 +114,12 @@ def main() -> None:
             outs, ms, share, modes = run_method(m, clip.frames, styl)
             r = [v / b for v, b in zip(measure(outs), base)]
             rows.append((clip.name, m.label, *r, ms, share))
+            ghosts = ""
+            if clip.clean is not None and clip.foreground is not None:  # the synthetic call: the truth is known
+                rate, lag = exact_ghosts(outs, clip.clean, clip.foreground)
+                ghosts = f"  exact ghosts {np.mean(rate):.4f} (lag {np.mean(lag):.1f})"
             print(f"{clip.name[:28]:28s} {m.label:34s} warp×{r[0]:.3f} moving×{r[1]:.3f} flicker×{r[2]:.3f} "
-                  f"sharp×{r[3]:.3f}  {ms:.2f} ms  net {share:.2f}  {modes}", flush=True)
+                  f"sharp×{r[3]:.3f}  {ms:.2f} ms  net {share:.2f}  {modes}{ghosts}", flush=True)
     for m in methods:
         r = np.array([row[2:] for row in rows if row[1] == m.label])
         print(f"MEDIAN {m.label:34s} warp×{np.median(r[:, 0]):.3f} moving×{np.median(r[:, 1]):.3f} "
