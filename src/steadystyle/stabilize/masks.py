@@ -184,12 +184,10 @@ def put_where(dst: np.ndarray, src: np.ndarray, mask: np.ndarray) -> None:
         raise SteadyStyleError(f"cannot copy {src.shape} {src.dtype} into {dst.shape} {dst.dtype} "
                                f"under a {mask.shape} mask")
     m = np.ascontiguousarray(mask, dtype=bool).view(np.uint8)
-    if dst.flags.c_contiguous:
-        cv2.copyTo(np.ascontiguousarray(src), m, dst)  # writes into dst
-        return
-    part = np.ascontiguousarray(dst)  # a copy: OpenCV cannot write into a strided view
-    cv2.copyTo(np.ascontiguousarray(src), m, part)
-    dst[...] = part
+    part = dst if dst.flags.c_contiguous else np.ascontiguousarray(dst)  # OpenCV cannot write into a strided view
+    cv2.copyTo(np.ascontiguousarray(src), m, part)  # writes into part
+    if part is not dst:
+        dst[...] = part
 
 
 # --------------------------------------------------------------------------- the blend

@@ -183,13 +183,10 @@ def stretch(offsets: np.ndarray) -> np.ndarray:
     of Φ (h×w×2 float32 px → h×w float32, px per px; central differences).  0 for a shift; a
     stroke 4 px long drawn out to 6 px scores 0.5.  A flow that is smooth but wrong — on a plain
     wall an arm uncovered — carries the strokes without a photometric error, but stretches them."""
-    total: np.ndarray | None = None
-    for plane in cv2.split(offsets):
-        for dx, dy in ((1, 0), (0, 1)):
-            d = cv2.absdiff(cv2.Sobel(plane, cv2.CV_32F, dx, dy, ksize=1, scale=0.5), 0)
-            total = d if total is None else cv2.add(total, d)
-    assert total is not None
-    return total
+    u, v = cv2.split(offsets)
+    du_dx, du_dy, dv_dx, dv_dy = (cv2.absdiff(cv2.Sobel(c, cv2.CV_32F, dx, 1 - dx, ksize=1, scale=0.5), 0)
+                                  for c in (u, v) for dx in (1, 0))
+    return cv2.add(cv2.add(cv2.add(du_dx, du_dy), dv_dx), dv_dy)
 
 
 def _gradient_l1(grey: np.ndarray) -> np.ndarray:
@@ -199,7 +196,8 @@ def _gradient_l1(grey: np.ndarray) -> np.ndarray:
     return cv2.add(cv2.absdiff(gx, 0), cv2.absdiff(gy, 0), dtype=cv2.CV_32F)
 
 
-def edge_slack(grey: np.ndarray, error_px: float, other: np.ndarray | None = None) -> np.ndarray | float:
+def edge_slack(grey: np.ndarray, error_px: float, other: np.ndarray | None = None,
+               gradient: np.ndarray | None = None) -> np.ndarray | float:
     """How far (grey levels) a flow that is off by ``error_px`` px moves each pixel's grey level:
     ``error_px`` × |∇grey| (L1 norm of the 3×3 Sobel gradient, grey levels per px), h×w float32;
     0.0 when ``error_px`` is 0.  Near an edge a small flow error looks like a large change; on a
@@ -207,10 +205,11 @@ def edge_slack(grey: np.ndarray, error_px: float, other: np.ndarray | None = Non
 
     With ``other`` (the h×w uint8 grey it is compared with) the gradient is the smaller of the two:
     a flow error moves an edge that both images have, so an edge in only one of them — a mouth that
-    opened on a plain cheek, an arm gone from a plain wall — is a change, not a flow error."""
+    opened on a plain cheek, an arm gone from a plain wall — is a change, not a flow error.
+    ``gradient``: ``grey``'s :func:`_gradient_l1` when the caller already has it."""
     if error_px <= 0:
         return 0.0
-    l1 = _gradient_l1(grey)
+    l1 = _gradient_l1(grey) if gradient is None else gradient
     if other is not None:
         l1 = cv2.min(l1, _gradient_l1(other))
     return l1 * np.float32(error_px / 8.0)  # the Sobel kernel weighs a unit slope by 8
@@ -494,10 +493,11 @@ class SteadyStabilizer:
         left = (kx < 0) | (kx > w - 1) | (ky < 0) | (ky > h - 1)
         if p.max_stretch > 0:
             left |= stretch(offsets) > p.max_stretch  # strokes pulled out of shape: not theirs any more
-        slack = edge_slack(cur, p.flow_error_px, warped_grey)
+        cur_gradient = _gradient_l1(cur) if p.flow_error_px > 0 else None
+        slack = edge_slack(cur, p.flow_error_px, warped_grey, cur_gradient)
         stale = ((cv2.absdiff(cur, warped_grey) > int(round(p.photo_factor * threshold)) + slack) | left) & inside
         appeared = (cv2.absdiff(cur, carried_grey) > int(round(p.appear_factor * threshold))
-                    + edge_slack(cur, p.flow_error_px, carried_grey)) & inside
+                    + edge_slack(cur, p.flow_error_px, carried_grey, cur_gradient)) & inside
         fresh = np.zeros(g.shape, np.float32)
         self._since_key += 1
         inside_px = max(1, int(inside.sum()))
@@ -507,12 +507,11 @@ class SteadyStabilizer:
             self._since_key = 0
             sub = changed_box(inside, 0)
             assert sub is not None
-            part = np.empty_like(warped)
+            part = warped.copy()  # S(t) on the moving pixels' box, the old key around it
             part[sub.slices()] = self._fresh(stylize, box, sub)
             a3 = a[..., None]
-            new_key, new_grey = warped.copy(), warped_grey.copy()
-            put_where(new_key, lerp(warped, part, a3), inside)
-            put_where(new_grey, lerp(warped_grey, cur, a), inside)
+            new_key = lerp(warped, part, a3)  # α = 0 outside the moving pixels: the old key there, exactly
+            new_grey = lerp(warped_grey, cur, a)
             self._bake(box, inside, new_key, new_grey)
             offsets[:] = 0.0
             warped, warped_grey = new_key, new_grey
@@ -538,9 +537,7 @@ class SteadyStabilizer:
         put_where(self._out[sl], out, inside)
         self._offsets[sl] = offsets  # outside ``inside`` the step is 0, so these are the old offsets exactly
         put_where(self._gamma[sl], gamma, inside)
-        ref = _explained(warped_grey, cur, slack).copy()  # (may be warped_grey itself)
-        put_where(ref, cur, stale)
-        put_where(self._ref[sl], ref, inside)
+        put_where(self._ref[sl], np.where(stale, cur, _explained(warped_grey, cur, slack)), inside)
         return fresh
 
     def _bake(self, box: Box, inside: np.ndarray, key: np.ndarray, key_grey: np.ndarray) -> None:
